@@ -1,0 +1,1 @@
+"""The user-facing layer: the FastAPI service and the ``flexaqa`` command line."""

@@ -1,0 +1,126 @@
+"""Benchmark the clip layer: parse + preprocess one FLEX-sized rep, and MP4 decoding speed.
+
+Run: python bench/bench_clips.py [--repeat N]. Prints a table of medians over repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from clips.clip import Clip
+from clips.emg import EMG, envelope, median_frequency, preprocess
+from clips.flex import FPS, emg_path, read_skeleton_points, skeleton_path, write_sample
+from clips.readers import read_emg_csv
+from clips.segmentation import segment_skeleton
+from clips.skeleton import Skeleton, centre_on_pelvis, fill_gaps, resample, scale_by_torso
+from clips.video import Video, probe_video, read_video, write_video
+
+REAL_VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "squat_gym_side.mp4"
+FRAMES, EMG_RATE, EMG_CHANNELS = 103, 2000.0, 16
+
+
+def _median_ms(work: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def _one_rep(root: Path) -> None:
+    """Write one FLEX-layout rep: 103 x 21 x 3 skeleton, 16 EMG channels at 2 kHz over the same 3.4 s."""
+    rng = np.random.default_rng(0)
+    positions = rng.normal(size=(1, 21, 3)) + 0.01 * rng.normal(size=(FRAMES, 21, 3)).cumsum(axis=0)
+    samples = rng.normal(size=(int(FRAMES / FPS * EMG_RATE), EMG_CHANNELS))
+    clip = Clip(
+        action="A16",
+        skeleton=Skeleton(positions=positions, fps=FPS),
+        emg=EMG(samples=samples, sampling_rate=EMG_RATE),
+    )
+    write_sample(root, 1, clip)
+
+
+def _skeleton_process(skeleton: Skeleton) -> Skeleton:
+    filled, _ = fill_gaps(skeleton)
+    return resample(scale_by_torso(centre_on_pelvis(filled)), 64)
+
+
+def _emg_process(emg: EMG) -> np.ndarray:
+    clean = preprocess(emg)
+    envelope(clean)
+    return median_frequency(clean)
+
+
+def _synthetic_video(frames: int = 300) -> Video:
+    """640x480 camera-like content: a lit gradient, a moving block, mild sensor noise."""
+    rng = np.random.default_rng(1)
+    base = np.linspace(40, 200, 640)[None, :, None] * np.linspace(0.7, 1.0, 480)[:, None, None]
+    data = np.empty((frames, 480, 640, 3), np.uint8)
+    for i in range(frames):
+        image = base + rng.normal(scale=3, size=(480, 640, 1))
+        top = 200 + int(120 * np.sin(2 * np.pi * i / 60))
+        image[top : top + 80, 280:360] = 230
+        data[i] = np.clip(image, 0, 255)
+    return Video(frames=data, fps=30)
+
+
+def _decode_fps(source: bytes | Path, repeat: int) -> tuple[int, float]:
+    count = probe_video(source).frame_count
+    ms = _median_ms(lambda: read_video(source), repeat)
+    return count, count / (ms / 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        _one_rep(root)
+        skel_file, emg_file = skeleton_path(root, "A16", 1), emg_path(root, "A16", 1)
+        skeleton = read_skeleton_points(skel_file)
+        emg = read_emg_csv(emg_file, EMG_RATE)
+        steps = [
+            ("skeleton: parse CSV", lambda: read_skeleton_points(skel_file)),
+            ("skeleton: fill, centre, scale, resample", lambda: _skeleton_process(skeleton)),
+            ("skeleton: segment reps", lambda: segment_skeleton(skeleton)),
+            ("EMG: parse CSV (6866 x 16)", lambda: read_emg_csv(emg_file, EMG_RATE)),
+            ("EMG: band-pass, notch, envelope, MDF", lambda: _emg_process(emg)),
+            (
+                "one rep: parse + preprocess both",
+                lambda: (
+                    _skeleton_process(read_skeleton_points(skel_file)),
+                    _emg_process(read_emg_csv(emg_file, EMG_RATE)),
+                ),
+            ),
+        ]
+        for name, work in steps:
+            rows.append((name, f"{_median_ms(work, args.repeat):.2f} ms", "median"))
+
+    buffer = io.BytesIO()
+    write_video(buffer, _synthetic_video())
+    count, fps = _decode_fps(buffer.getvalue(), max(3, args.repeat // 10))
+    rows.append((f"MP4 decode 640x480 H.264 ({count} frames, own writer)", f"{fps:.0f} frames/s", "median"))
+    if REAL_VIDEO.is_file():
+        count, fps = _decode_fps(REAL_VIDEO, 3)
+        rows.append((f"MP4 decode real gym video 608x1080 ({count} frames)", f"{fps:.0f} frames/s", "median"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'step':<{width}}  {'time':>16}  stat")
+    print(f"{'-' * width}  {'-' * 16}  ------")
+    for name, value, stat in rows:
+        print(f"{name:<{width}}  {value:>16}  {stat}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Pydantic base and shared checks for clip models: every validation failure surfaces as a ClipError."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from clips.errors import ClipError, from_validation_error
+
+
+class ClipModel(BaseModel):
+    """Frozen model whose constructor raises ClipError (named field) instead of pydantic's ValidationError."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, extra="forbid")
+    field_prefix: ClassVar[str] = "clip"
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise from_validation_error(exc, self.field_prefix) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise from_validation_error(exc, cls.field_prefix) from None
+
+
+def as_float_array(value: object, field: str) -> np.ndarray:
+    """A float64 copy of ``value``, or a ClipError naming ``field`` when it is not numeric."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ClipError(field, f"not a numeric array ({exc})") from None
+
+
+MAX_ABS = 1e9
+"""Largest magnitude accepted in positions and samples: no unit needs more, and filters would overflow."""
+
+
+def positive_number(value: object, field: str) -> float:
+    """A finite float > 0 (rates, fps), or a ClipError naming ``field``."""
+    if value is None:
+        raise ClipError(field, "missing: give a positive number")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ClipError(field, f"not a number: {value!r}") from None
+    if not np.isfinite(number) or number <= 0:
+        raise ClipError(field, f"must be a finite number > 0, got {number}")
+    return number
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def check_finite(data: np.ndarray, field: str, allow_nan: bool) -> None:
+    """Reject inf always, NaN unless allowed, and magnitudes beyond MAX_ABS; name the first bad index."""
+    if np.isinf(data).any():
+        raise ClipError(field, f"contains inf at index {_first(np.isinf(data))}")
+    if not allow_nan and np.isnan(data).any():
+        raise ClipError(field, f"contains NaN at index {_first(np.isnan(data))}")
+    with np.errstate(invalid="ignore"):
+        too_big = np.abs(data) > MAX_ABS
+    if too_big.any():
+        raise ClipError(field, f"magnitude above {MAX_ABS:g} at index {_first(too_big)}")

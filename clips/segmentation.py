@@ -1,0 +1,185 @@
+"""Split a whole set into repetitions from the motion (or, without a skeleton, from EMG bursts).
+
+Free weights are lifted against gravity, so the load goes down in the eccentric phase and up in the
+concentric one. With y up (the internal convention) the motion signal is oriented so that it rises when
+the moving joints rise; a rep's turning point is a valley of that signal when the eccentric phase comes
+first (the load starts high and is lowered) and a peak when the concentric phase does (it starts low).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
+from scipy import signal
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+from clips.emg import EMG, envelope
+from clips.errors import ClipError
+from clips.skeleton import Skeleton
+
+LOCAL_RANGE_FLOOR = 0.5
+
+PhaseName = Literal["eccentric", "concentric"]
+
+
+class Phase(BaseModel):
+    """One phase of a rep over frames (or samples) [start, end)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: PhaseName
+    start: int
+    end: int
+
+
+class Repetition(BaseModel):
+    """One rep over [start, end), turning at ``turn``; ``phases`` are the two halves in time order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    start: int
+    end: int
+    turn: int
+    phases: tuple[Phase, Phase]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Repetition:
+        if not self.start <= self.turn <= self.end:
+            raise ValueError(f"need start <= turn <= end, got {self.start}, {self.turn}, {self.end}")
+        return self
+
+
+def motion_signal(skeleton: Skeleton) -> np.ndarray:
+    """(T,) first principal component of the joints' heights (y), signed to rise when the joints rise.
+
+    Only heights: the load moves vertically, and horizontal shifts (a camera pan, a step) are noise here.
+    Joints missing in more than half the frames are dropped; other gaps are interpolated.
+    """
+    heights = skeleton.positions[:, :, 1]
+    present = np.isnan(heights).mean(axis=0) <= 0.5
+    if not present.any():
+        raise ClipError("skeleton.positions", "every joint is missing in most frames, no motion to segment")
+    frames = np.arange(skeleton.frames)
+    columns = []
+    for j in np.flatnonzero(present):
+        valid = ~np.isnan(heights[:, j])
+        columns.append(np.interp(frames, frames[valid], heights[valid, j]))
+    traj = np.stack(columns, axis=1)
+    traj -= traj.mean(axis=0)
+    if not np.abs(traj).max() > 0:
+        return np.zeros(skeleton.frames)
+    _, _, vt = np.linalg.svd(traj, full_matrices=False)
+    loading = vt[0] if vt[0].sum() >= 0 else -vt[0]
+    return traj @ loading
+
+
+def _odd(n: float, minimum: int = 3) -> int:
+    n = max(minimum, int(round(n)))
+    return n if n % 2 else n + 1
+
+
+def find_repetitions(
+    turns_up: np.ndarray,
+    rate: float,
+    eccentric_first: bool = True,
+    min_rep_s: float = 1.0,
+    prominence: float = 0.3,
+    rest_fraction: float = 0.1,
+    min_prominence: float = 0.0,
+) -> list[Repetition]:
+    """Reps in a 1D signal sampled at ``rate`` Hz whose peaks are the turning points.
+
+    Peaks need a prominence >= ``prominence`` x the signal's range over the surrounding four minimum
+    rep lengths (floored at half the whole signal's 5-95 % range, so a rest does not turn noise into
+    reps) and lie at least ``min_rep_s`` apart; the local range keeps reps filmed from farther away, or
+    done with a shorter range of motion, from being lost beside a few large ones. A rep runs from where
+    the signal leaves its rest level (within ``rest_fraction`` of the excursion) to where it returns.
+    ``min_prominence`` is an absolute floor in the signal's units, so a still signal yields no reps.
+    """
+    if not 0 < prominence <= 1:
+        raise ClipError("prominence", f"must lie in (0, 1], got {prominence}")
+    if min_rep_s <= 0:
+        raise ClipError("min_rep_s", f"must be > 0, got {min_rep_s}")
+    u = np.asarray(turns_up, dtype=float)
+    low, high = np.percentile(u, [5, 95])
+    if not high > low:
+        return []
+    distance = max(1, int(round(min_rep_s * rate)))
+    window = 4 * distance + 1
+    local = maximum_filter1d(u, window) - minimum_filter1d(u, window)
+    floor = np.maximum(local, LOCAL_RANGE_FLOOR * (high - low))
+    threshold = np.maximum(prominence * floor, min_prominence)
+    peaks, _ = signal.find_peaks(u, prominence=threshold, distance=distance)
+    bounds = [
+        0,
+        *(p + int(np.argmin(u[p:q])) for p, q in zip(peaks[:-1], peaks[1:], strict=True)),
+        u.size - 1,
+    ]
+    reps = []
+    for i, turn in enumerate(peaks):
+        lo, hi = bounds[i], bounds[i + 1]
+        start = _leave_rest(u[lo : turn + 1], rest_fraction) + lo
+        end = turn + u[turn : hi + 1].size - 1 - _leave_rest(u[turn : hi + 1][::-1], rest_fraction)
+        first, second = ("eccentric", "concentric") if eccentric_first else ("concentric", "eccentric")
+        phases = (Phase(name=first, start=start, end=turn), Phase(name=second, start=turn, end=end + 1))
+        reps.append(Repetition(index=i, start=start, end=end + 1, turn=int(turn), phases=phases))
+    return reps
+
+
+def _leave_rest(rise: np.ndarray, rest_fraction: float) -> int:
+    """Index where a rising stretch (ending at its peak) last sits within ``rest_fraction`` of its floor."""
+    floor = rise.min()
+    near_rest = np.flatnonzero(rise <= floor + rest_fraction * (rise[-1] - floor))
+    return int(near_rest[-1]) if near_rest.size else 0
+
+
+def segment_skeleton(
+    skeleton: Skeleton,
+    eccentric_first: bool = True,
+    min_rep_s: float = 1.0,
+    prominence: float = 0.3,
+    smooth_s: float = 0.25,
+    min_excursion: float = 0.05,
+) -> list[Repetition]:
+    """Reps of a whole set from motion: frames of ``skeleton``; see the module note on direction.
+
+    The motion signal is median-filtered (drops single-frame keypoint jumps), then Savitzky-Golay smoothed.
+    A rep must move by at least ``min_excursion`` of the body's visible height (median over frames).
+    """
+    raw = motion_signal(skeleton)
+    heights = skeleton.positions[:, :, 1]
+    with np.errstate(invalid="ignore"):
+        extent = np.nanmedian(np.nanmax(heights, axis=1) - np.nanmin(heights, axis=1))
+    window = _odd(smooth_s * skeleton.fps, minimum=5)
+    if raw.size < window:
+        return []
+    smooth = signal.savgol_filter(signal.medfilt(raw, _odd(window / 2)), window, polyorder=2)
+    turns_up = -smooth if eccentric_first else smooth
+    return find_repetitions(
+        turns_up, skeleton.fps, eccentric_first, min_rep_s, prominence, min_prominence=min_excursion * extent
+    )
+
+
+def segment_emg(
+    emg: EMG,
+    eccentric_first: bool = True,
+    min_rep_s: float = 1.0,
+    prominence: float = 0.3,
+    cutoff_hz: float = 2.0,
+    min_burst: float = 0.25,
+) -> list[Repetition]:
+    """Reps from EMG bursts (samples of ``emg``, band-passed: see ``emg.preprocess``), without a skeleton.
+
+    Each burst's activation peak stands in for the turning point, which EMG cannot see: an approximation.
+    The signal is the mean over channels of a ``cutoff_hz`` envelope of each channel's own-peak share;
+    a burst must stand ``min_burst`` of that peak above its surroundings.
+    """
+    env = envelope(emg, cutoff_hz=cutoff_hz).samples
+    peak = env.max(axis=0)
+    activity = (env[:, peak > 0] / peak[peak > 0]).mean(axis=1) if (peak > 0).any() else env[:, 0]
+    return find_repetitions(
+        activity, emg.sampling_rate, eccentric_first, min_rep_s, prominence, min_prominence=min_burst
+    )

@@ -1,0 +1,224 @@
+"""Skeleton sequences on the internal 21-joint set: validation, gap filling, normalisation, resampling.
+
+Convention: positions are (T, 21, D), D = 2 or 3, float64, NaN = joint missing in that frame, joints in
+``clips.layouts.JOINTS`` order. x points right and y points up; image coordinates are flipped on the way
+in (``map_to_internal``), so "up" means up in every layout. 3D data keeps its source's units and origin.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import MappingProxyType
+from typing import ClassVar
+
+import numpy as np
+from pydantic import field_validator, model_validator
+from scipy.interpolate import make_interp_spline
+
+from clips.base import ClipModel, as_float_array, check_finite, positive_number
+from clips.errors import ClipError
+from clips.layouts import JOINT_INDEX, JOINTS, get_layout
+
+logger = logging.getLogger(__name__)
+
+MIN_FRAMES = 2
+MAX_FRAMES = 100_000
+
+UNRELIABLE_IN_2D: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "out_of_plane_angle": "a joint angle whose plane contains the camera axis is foreshortened in 2D",
+        "depth_asymmetry": "left/right differences along the camera axis are invisible in one view",
+        "frontal_deviation_in_side_view": "medial/lateral drift of a joint lies along the camera axis in a "
+        "side view, so it cannot be measured there",
+        "axial_rotation": "twist of the trunk or a limb about its long axis needs depth",
+        "segment_length_ratio": "distances between joints shrink as a segment turns towards the camera",
+    }
+)
+"""Feature kinds that need depth. A detector asked for one of these on 2D data should abstain, not guess."""
+
+
+class Skeleton(ClipModel):
+    """A pose sequence: ``positions`` (T, 21, D) on the internal joints, ``fps``, and its source layout."""
+
+    field_prefix: ClassVar[str] = "skeleton"
+
+    positions: np.ndarray
+    fps: float
+    layout: str = "FLEX-21"
+    confidence: np.ndarray | None = None
+    """Optional (T, 21) per-joint confidence in [0, 1]; NaN = unknown."""
+
+    @field_validator("positions", mode="before")
+    @classmethod
+    def _check_positions(cls, value: object) -> np.ndarray:
+        data = as_float_array(value, "skeleton.positions")
+        if data.ndim != 3 or data.shape[1] != len(JOINTS) or data.shape[2] not in (2, 3):
+            raise ClipError(
+                "skeleton.positions", f"expected shape (frames, {len(JOINTS)}, 2|3), got {data.shape}"
+            )
+        frames = data.shape[0]
+        if frames < MIN_FRAMES:
+            raise ClipError("skeleton.positions", f"too short: {frames} frame(s), need at least {MIN_FRAMES}")
+        if frames > MAX_FRAMES:
+            raise ClipError("skeleton.positions", f"too long: {frames} frames, at most {MAX_FRAMES}")
+        check_finite(data, "skeleton.positions", allow_nan=True)
+        nan = np.isnan(data)
+        partial = nan.any(axis=2) & ~nan.all(axis=2)
+        if partial.any():
+            frame, joint = (int(i) for i in np.argwhere(partial)[0])
+            raise ClipError(
+                "skeleton.positions",
+                f"frame {frame} joint {JOINTS[joint]} has some coordinates NaN and others not",
+            )
+        if nan.all():
+            raise ClipError("skeleton.positions", "every joint is missing in every frame")
+        data.flags.writeable = False
+        return data
+
+    @field_validator("fps", mode="before")
+    @classmethod
+    def _check_fps(cls, value: object) -> float:
+        return positive_number(value, "skeleton.fps")
+
+    @field_validator("layout", mode="before")
+    @classmethod
+    def _check_layout(cls, value: object) -> str:
+        return get_layout(value).name  # type: ignore[arg-type]
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _check_confidence(cls, value: object) -> np.ndarray | None:
+        if value is None:
+            return None
+        data = as_float_array(value, "skeleton.confidence")
+        check_finite(data, "skeleton.confidence", allow_nan=True)
+        with np.errstate(invalid="ignore"):
+            if ((data < 0) | (data > 1)).any():
+                raise ClipError("skeleton.confidence", "values must lie in [0, 1]")
+        data.flags.writeable = False
+        return data
+
+    @model_validator(mode="after")
+    def _check_confidence_shape(self) -> Skeleton:
+        if self.confidence is not None and self.confidence.shape != self.positions.shape[:2]:
+            raise ClipError(
+                "skeleton.confidence",
+                f"expected shape {self.positions.shape[:2]} to match positions, got {self.confidence.shape}",
+            )
+        return self
+
+    @property
+    def is_3d(self) -> bool:
+        return self.positions.shape[2] == 3
+
+    @property
+    def frames(self) -> int:
+        return self.positions.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last frame."""
+        return (self.frames - 1) / self.fps
+
+    def joint(self, name: str) -> np.ndarray:
+        """(T, D) trajectory of one internal joint."""
+        if name not in JOINT_INDEX:
+            raise ClipError("joint", f"unknown joint {name!r}; joints: {', '.join(JOINTS)}")
+        return self.positions[:, JOINT_INDEX[name]]
+
+    def missing_joints(self) -> list[str]:
+        """Internal joints absent in every frame."""
+        return [name for i, name in enumerate(JOINTS) if np.isnan(self.positions[:, i, 0]).all()]
+
+    def replace(self, **changes: object) -> Skeleton:
+        """A validated copy with some fields changed."""
+        return Skeleton(**{**self.__dict__, **changes})
+
+
+def fill_gaps(
+    skeleton: Skeleton, max_gap: int = 5, min_confidence: float | None = None
+) -> tuple[Skeleton, dict[str, float]]:
+    """Linearly bridge interior runs of up to ``max_gap`` missing frames per joint.
+
+    Points below ``min_confidence`` count as missing first. Runs touching either end stay missing (no
+    extrapolation). Returns the new skeleton and, per joint, the fraction of frames that were filled.
+    """
+    if max_gap < 0:
+        raise ClipError("max_gap", f"must be >= 0, got {max_gap}")
+    positions = np.array(skeleton.positions)
+    if min_confidence is not None and skeleton.confidence is not None:
+        with np.errstate(invalid="ignore"):
+            positions[skeleton.confidence < min_confidence] = np.nan
+    frames = np.arange(skeleton.frames)
+    filled: dict[str, float] = {}
+    for j, name in enumerate(JOINTS):
+        missing = np.isnan(positions[:, j, 0])
+        fill = _short_interior_gaps(missing, max_gap)
+        if fill.any():
+            valid = ~missing
+            for axis in range(positions.shape[2]):
+                positions[fill, j, axis] = np.interp(frames[fill], frames[valid], positions[valid, j, axis])
+        filled[name] = float(fill.mean())
+    logger.debug("filled gaps: %s", {k: v for k, v in filled.items() if v})
+    return skeleton.replace(positions=positions), filled
+
+
+def _short_interior_gaps(missing: np.ndarray, max_gap: int) -> np.ndarray:
+    """Mask of missing frames in runs of length <= max_gap that have valid frames on both sides."""
+    edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    mask = np.zeros_like(missing)
+    for start, end in zip(starts, ends, strict=True):
+        if start > 0 and end < missing.size and end - start <= max_gap:
+            mask[start:end] = True
+    return mask
+
+
+def centre_on_pelvis(skeleton: Skeleton) -> Skeleton:
+    """Subtract the pelvis from every joint per frame, so position in the room or image drops out.
+
+    Frames without a pelvis become missing; fill gaps first to keep them.
+    """
+    pelvis = skeleton.positions[:, JOINT_INDEX["pelvis"]]
+    if np.isnan(pelvis).all():
+        raise ClipError("skeleton.positions", "pelvis is missing in every frame, cannot root-centre")
+    return skeleton.replace(positions=skeleton.positions - pelvis[:, None, :])
+
+
+def torso_length(skeleton: Skeleton) -> float:
+    """Median pelvis-thorax distance over the frames that have both."""
+    torso = skeleton.joint("thorax") - skeleton.joint("pelvis")
+    lengths = np.linalg.norm(torso, axis=1)
+    lengths = lengths[np.isfinite(lengths)]
+    if lengths.size == 0:
+        raise ClipError("skeleton.positions", "no frame has both pelvis and thorax, torso length unknown")
+    return float(np.median(lengths))
+
+
+def scale_by_torso(skeleton: Skeleton) -> Skeleton:
+    """Divide positions by the torso length, so body size and camera distance drop out."""
+    length = torso_length(skeleton)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scaled = skeleton.positions / length
+    if length <= 0 or np.isinf(scaled).any() or np.nanmax(np.abs(scaled)) > 1e6:
+        raise ClipError("skeleton.positions", f"torso length {length:g} is too small to scale by")
+    return skeleton.replace(positions=scaled)
+
+
+def resample(skeleton: Skeleton, length: int) -> Skeleton:
+    """Linearly resample to ``length`` frames over the same duration (fps changes accordingly).
+
+    A missing point stays missing, and spreads to the new frames that fall next to it.
+    """
+    if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < MIN_FRAMES:
+        raise ClipError("length", f"must be an integer >= {MIN_FRAMES}, got {length!r}")
+    if length > MAX_FRAMES:
+        raise ClipError("length", f"must be at most {MAX_FRAMES}, got {length}")
+    old_t = np.linspace(0.0, 1.0, skeleton.frames)
+    new_t = np.linspace(0.0, 1.0, int(length))
+    positions = make_interp_spline(old_t, skeleton.positions, k=1, axis=0, check_finite=False)(new_t)
+    confidence = None
+    if skeleton.confidence is not None:
+        confidence = make_interp_spline(old_t, skeleton.confidence, k=1, axis=0, check_finite=False)(new_t)
+    fps = skeleton.fps * (int(length) - 1) / (skeleton.frames - 1)
+    return skeleton.replace(positions=positions, confidence=confidence, fps=fps)

@@ -1,0 +1,192 @@
+"""The feature vocabulary, implemented once. Which feature, where and how much is Turtle (detectors).
+
+Every feature is named after its ``fkg:Feature`` individual in ``ontology/fkg.ttl``. Skeleton features
+give one value per frame of a span; EMG features and durations give one number. A feature that cannot
+be measured on the data at hand raises :class:`Abstain` with the reason, and the detector abstains too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from clips.layouts import JOINT_INDEX
+
+SIDES = ("left", "right")
+
+
+class Abstain(Exception):  # noqa: N818 - it is a verdict, not a failure
+    """The feature cannot be measured here (2D data, joint missing, no sEMG); the reason says why."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What features read from one clip: internal-joint positions, and the sEMG envelope when present.
+
+    ``positions`` is (T, 21, D) with y up; ``envelope`` is (samples, channels) with ``channels`` giving
+    (muscle id, side) -> column.
+    """
+
+    positions: np.ndarray | None
+    fps: float
+    envelope: np.ndarray | None = None
+    emg_rate: float | None = None
+    channels: dict[tuple[str, str], int] | None = None
+
+    @property
+    def is_3d(self) -> bool:
+        return self.positions is not None and self.positions.shape[2] == 3
+
+    def joint(self, name: str, span: slice) -> np.ndarray:
+        if self.positions is None:
+            raise Abstain("no skeleton in this clip")
+        if name not in JOINT_INDEX:
+            raise Abstain(f"unknown joint {name!r}")
+        track = self.positions[span, JOINT_INDEX[name]]
+        if np.isnan(track).all():
+            raise Abstain(f"joint {name} is not tracked")
+        return track
+
+    def torso_length(self) -> float:
+        pelvis, thorax = self.joint("pelvis", slice(None)), self.joint("thorax", slice(None))
+        length = float(np.nanmedian(np.linalg.norm(thorax - pelvis, axis=1)))
+        if not np.isfinite(length) or length <= 0:
+            raise Abstain("torso length cannot be measured")
+        return length
+
+    def up(self) -> np.ndarray:
+        return np.eye(self.positions.shape[2])[1]
+
+    def horizontal(self, vectors: np.ndarray) -> np.ndarray:
+        """Drop the vertical (y) component."""
+        return np.delete(vectors, 1, axis=-1)
+
+    def forward(self) -> np.ndarray:
+        """The lifter's facing direction in the horizontal plane: where the toes point."""
+        pointing = []
+        for side in SIDES:
+            try:
+                toes = self.joint(f"{side}_foot", slice(None)) - self.joint(f"{side}_ankle", slice(None))
+            except Abstain:
+                continue
+            pointing.append(np.nanmean(self.horizontal(toes), axis=0))
+        if not pointing:
+            raise Abstain("facing direction needs ankle and toe joints")
+        direction = np.nanmean(pointing, axis=0)
+        norm = np.linalg.norm(direction)
+        if not np.isfinite(norm) or norm == 0:
+            raise Abstain("facing direction cannot be told from the feet")
+        return direction / norm
+
+
+def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    cos = np.einsum("td,td->t", u, v) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def joint_angle(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
+    a, b, c = (rec.joint(j, span) for j in joints)
+    return _angle(a - b, c - b)
+
+
+def segment_inclination(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
+    a, b = (rec.joint(j, span) for j in joints)
+    return _angle(b - a, np.broadcast_to(rec.up(), a.shape))
+
+
+def horizontal_offset(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
+    a, b = (rec.joint(j, span) for j in joints)
+    return rec.horizontal(a - b) @ rec.forward() / rec.torso_length()
+
+
+def vertical_offset(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
+    a, b = (rec.joint(j, span) for j in joints)
+    return (a - b)[:, 1] / rec.torso_length()
+
+
+def width_ratio(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
+    top, bottom = joints
+    width = [
+        np.linalg.norm(rec.horizontal(rec.joint(f"left_{j}", span) - rec.joint(f"right_{j}", span)), axis=1)
+        for j in (top, bottom)
+    ]
+    return width[0] / np.where(width[1] > 0, width[1], np.nan)
+
+
+def height_asymmetry(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
+    (j,) = joints
+    return np.abs(rec.joint(f"left_{j}", span)[:, 1] - rec.joint(f"right_{j}", span)[:, 1]) / rec.torso_length()
+
+
+def duration(rec: Recording, joints: tuple[str, ...], span: slice) -> float:
+    return (span.stop - span.start) / rec.fps
+
+
+def _emg_window(rec: Recording, muscle: str, side: str, span: slice) -> np.ndarray:
+    if rec.envelope is None or rec.channels is None or rec.emg_rate is None:
+        raise Abstain("no sEMG in this clip")
+    column = rec.channels.get((muscle, side))
+    if column is None:
+        raise Abstain(f"no {side} sEMG channel over {muscle}")
+    start = int(span.start / rec.fps * rec.emg_rate)
+    stop = max(start + 1, int(span.stop / rec.fps * rec.emg_rate))
+    window = rec.envelope[start:stop, column]
+    if window.size == 0:
+        raise Abstain("the sEMG recording is shorter than the movement")
+    return window
+
+
+def emg_balance(rec: Recording, muscle: str, span: slice) -> float:
+    left, right = (float(np.mean(_emg_window(rec, muscle, s, span))) for s in SIDES)
+    total = left + right
+    if total <= 0:
+        raise Abstain(f"no {muscle} activity to compare")
+    return abs(left - right) / total
+
+
+def emg_onset_delay(rec: Recording, muscle: str, span: slice) -> float:
+    delays = []
+    for side in SIDES:
+        try:
+            window = _emg_window(rec, muscle, side, span)
+        except Abstain:
+            continue
+        peak = float(window.max())
+        if peak <= 0:
+            continue
+        on = np.flatnonzero(window >= 0.5 * peak)
+        delays.append(on[0] / rec.emg_rate)
+    if not delays:
+        raise Abstain(f"no sEMG channel over {muscle}")
+    return max(delays)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """How one ``fkg:Feature`` is computed and when it can be trusted.
+
+    ``joints``: how many joint names the detector gives. ``bilateral``: unsided names (``knee``) are
+    measured on each side. ``valid_in_2d``: sagittal measures read from a side view are; measures across
+    the body (widths, left/right heights) need depth and abstain on 2D data.
+    """
+
+    compute: Callable[..., np.ndarray | float]
+    joints: int
+    bilateral: bool
+    valid_in_2d: bool
+    emg: bool = False
+
+
+FEATURES: dict[str, Feature] = {
+    "JointAngle": Feature(joint_angle, joints=3, bilateral=True, valid_in_2d=True),
+    "SegmentInclination": Feature(segment_inclination, joints=2, bilateral=True, valid_in_2d=True),
+    "HorizontalOffset": Feature(horizontal_offset, joints=2, bilateral=True, valid_in_2d=True),
+    "VerticalOffset": Feature(vertical_offset, joints=2, bilateral=True, valid_in_2d=True),
+    "WidthRatio": Feature(width_ratio, joints=2, bilateral=False, valid_in_2d=False),
+    "HeightAsymmetry": Feature(height_asymmetry, joints=1, bilateral=False, valid_in_2d=False),
+    "Duration": Feature(duration, joints=0, bilateral=False, valid_in_2d=True),
+    "EMGBalance": Feature(emg_balance, joints=0, bilateral=False, valid_in_2d=True, emg=True),
+    "EMGOnsetDelay": Feature(emg_onset_delay, joints=0, bilateral=False, valid_in_2d=True, emg=True),
+}

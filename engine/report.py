@@ -1,0 +1,78 @@
+"""What an assessment returns: the contract shared by the CLI and the service (pydantic v2).
+
+Every point lost is traceable: an error names its rule, the rule's Turtle file and line, the key step,
+the time span and the measured value against the threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorFound(BaseModel):
+    error_type: str = Field(description="FKG id of the error type, e.g. ET005")
+    label: str
+    key_step: str
+    key_step_label: str
+    phase: str
+    rule: str = Field(description="FKG id of the penalty rule that weighs this error")
+    rule_source: str = Field(description="Turtle file:line that defines the rule")
+    weight: float
+    probability: float = Field(ge=0, le=1)
+    points_lost: float = Field(description="Score points this error costs the repetition")
+    time_span: tuple[float, float] = Field(description="Seconds from the start of the clip")
+    value: float | None = Field(default=None, description="Measured feature value")
+    threshold: float | None = None
+    comparator: str | None = None
+    side: str | None = None
+    source: Literal["rule", "model"] = "rule"
+
+
+class CheckSkipped(BaseModel):
+    rule: str
+    error_type: str
+    weight: float
+    reason: str
+
+
+class RepetitionReport(BaseModel):
+    index: int = Field(description="1-based repetition number")
+    frames: tuple[int, int]
+    time_span: tuple[float, float]
+    score: float = Field(ge=0, le=100)
+    score_low: float = Field(ge=0, le=100)
+    score_high: float = Field(ge=0, le=100)
+    points_checked: float = Field(description="Share of W_max (%) examined by a detector or the model")
+    points_lost_by_phase: dict[str, float]
+    points_lost_by_key_step: dict[str, float]
+    errors: list[ErrorFound]
+    skipped: list[CheckSkipped]
+
+
+class CoachingCue(BaseModel):
+    error_type: str
+    text: str = Field(description="The sentence to read to the lifter")
+    cue: str
+    explanation: str | None = None
+    repetitions: list[int]
+    points_lost: float = Field(description="Total points this error costs the set, summed over repetitions")
+    rules: list[str] = Field(description="Turtle file:line of every rule behind this cue")
+
+
+class Assessment(BaseModel):
+    action: str
+    action_label: str
+    lang: str
+    score: float = Field(ge=0, le=100, description="Mean repetition score, S = (1 - W_obs / W_max) * 100")
+    score_low: float = Field(ge=0, le=100)
+    score_high: float = Field(ge=0, le=100)
+    w_max: float
+    worst_repetition: int
+    repetitions: list[RepetitionReport]
+    coaching: list[CoachingCue]
+    summary: str
+    kg_version: str
+    detectors: str = Field(description="Which detectors looked at the clip")
+    timings_ms: dict[str, float]

@@ -1,0 +1,162 @@
+"""Inject an error into a synthetic repetition through the detector that finds it.
+
+For each rule, a search tries small changes of one body angle (or tempo, or sEMG gain/onset) inside the
+rule's key step, and keeps the smallest change that makes the rule's own detector fire while firing as
+few other rules as possible. Nothing here knows any exercise or error: the Turtle detectors define them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+
+from engine.detectors import evaluate
+from engine.features import Recording
+from engine.synth.body import DOFS, SIDED, Proportions, positions
+from engine.synth.emg import RATE_HZ, activation
+from engine.synth.motion import Rep, Tempo, animate
+from engine.timeline import key_step_spans
+from kg import KnowledgeGraph, PenaltyRule
+
+RAMP_S = 0.15
+ANGLES = (5, 10, 15, 20, 30, 40, 50, 60, 75)
+STEPS = {
+    "stance": (0.3, 0.6, 1.0, 1.5), "knee_in": (0.05, 0.1, 0.15, 0.2, 0.3),
+    "heel": (0.02, 0.04, 0.06, 0.08), "shrug": (0.02, 0.04, 0.06, 0.08),
+}
+UNITS = {"stance": 0.3, "knee_in": 0.05, "heel": 0.02, "shrug": 0.02, "tempo": 0.4, "emg_gain": 0.2,
+         "emg_delay": 0.1}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One change to a repetition: a body angle (``dof``), ``tempo_first``/``tempo_second`` (duration
+    factor), ``emg_gain_left``/``emg_gain_right`` (factor) or ``emg_delay`` (seconds), by ``amount``."""
+
+    dof: str
+    amount: float
+
+    @property
+    def cost(self) -> float:
+        base = self.dof.removeprefix("l_").removeprefix("r_")
+        if self.dof.startswith("tempo"):
+            return abs(np.log(self.amount)) / UNITS["tempo"]
+        if self.dof.startswith("emg_gain"):
+            return abs(1 - self.amount) / UNITS["emg_gain"]
+        return abs(self.amount) / UNITS.get(base, UNITS.get(self.dof, 10.0))
+
+    def scaled(self, factor: float) -> Knob:
+        if self.dof.startswith("tempo") or self.dof.startswith("emg_gain"):
+            return replace(self, amount=float(self.amount ** factor))
+        return replace(self, amount=self.amount * factor)
+
+
+def candidates() -> list[Knob]:
+    knobs = []
+    for dof in DOFS:
+        if dof == "pitch":
+            continue
+        base = dof[2:] if dof[:2] in ("l_", "r_") else dof
+        steps = STEPS.get(base, ANGLES)
+        knobs += [Knob(dof, s * sign) for s in steps for sign in (1, -1)]
+        if base in SIDED and dof.startswith("l_"):
+            knobs += [Knob(f"both_{base}", s * sign) for s in steps for sign in (1, -1)]
+    knobs += [Knob(f"tempo_{p}", f) for p in ("first", "second") for f in (0.25, 0.4, 0.6, 1.6, 2.5, 4.0)]
+    knobs += [Knob(f"emg_gain_{s}", f) for s in ("left", "right") for f in (0.7, 0.5, 0.3)]
+    knobs += [Knob("emg_delay", d) for d in (0.1, 0.2, 0.3, 0.5)]
+    return knobs
+
+
+def apply(kg: KnowledgeGraph, action: str, rep: Rep, rule: PenaltyRule, knob: Knob,
+          tempo: Tempo) -> tuple[Rep, dict, dict]:
+    """The repetition with ``knob`` applied inside ``rule``'s key step; sEMG gains and delays returned."""
+    gains: dict[tuple[str, str], float] = {}
+    delays: dict[str, float] = {}
+    muscle = rule.detector.muscle if rule.detector else None
+    if knob.dof.startswith("tempo"):
+        first, second = (knob.amount, 1.0) if knob.dof == "tempo_first" else (1.0, knob.amount)
+        return animate(kg.action(action), rep.fps, tempo.scaled(first, second), rep.jitter), gains, delays
+    if knob.dof.startswith("emg_gain"):
+        gains[(muscle, knob.dof.rsplit("_", 1)[1])] = knob.amount
+        return rep, gains, delays
+    if knob.dof == "emg_delay":
+        delays[muscle] = knob.amount
+        return rep, gains, delays
+    span = key_step_spans(kg, action, rep.start, rep.turn, rep.end)[rule.key_step]
+    window = _window(len(rep.dofs["trunk"]), span.start, span.stop, rep.fps)
+    targets = [f"{s}_{knob.dof[5:]}" for s in "lr"] if knob.dof.startswith("both_") else [knob.dof]
+    dofs = dict(rep.dofs)
+    for d in targets:
+        dofs[d] = dofs[d] + knob.amount * window
+    return replace(rep, dofs=dofs), gains, delays
+
+
+def _window(frames: int, start: int, stop: int, fps: float) -> np.ndarray:
+    """1 over [start, stop), easing to 0 over ``RAMP_S`` on each side."""
+    t = np.arange(frames)
+    ramp = max(1, round(RAMP_S * fps))
+    rise = np.clip((t - (start - ramp)) / ramp, 0, 1)
+    fall = np.clip(((stop - 1 + ramp) - t) / ramp, 0, 1)
+    w = np.minimum(rise, fall)
+    return (1 - np.cos(np.pi * w)) / 2
+
+
+def recording(kg: KnowledgeGraph, action: str, rep: Rep, body: Proportions, gains: dict | None = None,
+              delays: dict | None = None) -> Recording:
+    """What the detectors see of a synthetic repetition (noise-free; the sEMG envelope taken directly)."""
+    act = kg.action(action)
+    env = activation(act, rep, RATE_HZ, gains, delays) if act.emg_channels else None
+    channels = {(c.muscle, c.side.lower()): i
+                for i, c in enumerate(sorted(act.emg_channels, key=lambda c: c.index))}
+    return Recording(positions=positions(rep.dofs, body), fps=rep.fps, envelope=env,
+                     emg_rate=RATE_HZ if env is not None else None, channels=channels or None)
+
+
+def firing(kg: KnowledgeGraph, action: str, rep: Rep, rec: Recording) -> set[str]:
+    """Ids of the rules whose detectors fire on a repetition."""
+    spans = key_step_spans(kg, action, rep.start, rep.turn, rep.end)
+    return {r.id for r in kg.rules_of(action) if evaluate(r, rec, spans[r.key_step]).present}
+
+
+@cache
+def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
+    tempo, body = Tempo(), Proportions()
+    base = animate(kg.action(action), fps, tempo)
+    clean = firing(kg, action, base, recording(kg, action, base, body))
+    plan: dict[str, tuple[Knob | None, frozenset[str]]] = {}
+    knobs = sorted(candidates(), key=lambda k: k.cost)
+    for rule in kg.rules_of(action):
+        if rule.detector is None:
+            plan[rule.id] = (None, frozenset())
+            continue
+        best: tuple[int, float, Knob, frozenset[str]] | None = None
+        for knob in knobs:
+            if best is not None and knob.cost > best[1] * 2:
+                break
+            is_emg = knob.dof.startswith("emg")
+            if is_emg != (rule.detector.muscle is not None):
+                continue
+            rep, gains, delays = apply(kg, action, base, rule, knob, tempo)
+            fired = firing(kg, action, rep, recording(kg, action, rep, body, gains, delays)) - clean
+            if rule.id not in fired:
+                continue
+            extra = frozenset(fired - {rule.id})
+            key = (len(extra), knob.cost)
+            if best is None or key < best[:2]:
+                best = (len(extra), knob.cost, knob, extra)
+        plan[rule.id] = (best[2], best[3]) if best else (None, frozenset())
+    return plan
+
+
+def plan_for(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
+    """Rule id -> (the knob that injects its error, other rules that knob also fires); ``None`` when the
+    error cannot be shown on a synthetic body. Computed once per graph version and action."""
+    return _plan(kg, action, fps)
+
+
+def clean_firing(kg: KnowledgeGraph, action: str, fps: float) -> set[str]:
+    """Rules whose detectors fire on the clean, canonical repetition (should be none)."""
+    base = animate(kg.action(action), fps, Tempo())
+    return firing(kg, action, base, recording(kg, action, base, Proportions()))

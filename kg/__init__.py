@@ -1,0 +1,30 @@
+"""Load, validate, query and export the Fitness Knowledge Graph (FKG).
+
+``kg`` imports nothing else of flexaqa: it turns the Turtle files under ``ontology/`` into a
+validated, queryable :class:`KnowledgeGraph`, and :class:`LiveGraph` swaps a new one in atomically
+only when the edited files are valid.
+"""
+
+from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
+from kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError
+from kg.graph import KnowledgeGraph
+from kg.live import LiveGraph
+from kg.namespace import FKG
+
+__all__ = [
+    "FKG",
+    "Action",
+    "Detector",
+    "EMGChannel",
+    "ErrorType",
+    "Feedback",
+    "KGError",
+    "KeyStep",
+    "KnowledgeGraph",
+    "LiveGraph",
+    "PenaltyRule",
+    "ShapeViolation",
+    "ShapeViolationError",
+    "SourceLocation",
+    "TurtleSyntaxError",
+]

@@ -1,0 +1,99 @@
+"""Typed, immutable views of FKG nodes, read once per graph version for fast access by the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a node is defined, so every point lost can be traced to a line of Turtle."""
+
+    file: str
+    line: int | None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """Coaching text by language tag (``{"en": ..., "zh": ...}``)."""
+
+    cue: dict[str, str]
+    explanation: dict[str, str]
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """Cue and explanation in ``lang``, falling back to English."""
+        return self.cue.get(lang, self.cue.get("en", "")), self.explanation.get(
+            lang, self.explanation.get("en", "")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStep:
+    id: str
+    label: dict[str, str]
+    phase: str
+    phase_order: int
+    order_in_phase: int
+    source: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorType:
+    id: str
+    label: dict[str, str]
+    severity_class: str
+    min_weight: float
+    max_weight: float
+    feedback: Feedback
+    source: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """A declarative criterion: ``statistic(feature(joints | muscle)) comparator threshold`` in a key step."""
+
+    feature: str
+    joints: tuple[str, ...]
+    muscle: str | None
+    statistic: str
+    comparator: str
+    threshold: float
+    min_duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyRule:
+    id: str
+    action: str
+    key_step: str
+    error_type: str
+    weight: float
+    counting_mode: str
+    source: SourceLocation
+    detector: Detector | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EMGChannel:
+    index: int
+    muscle: str
+    side: str
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    id: str
+    label: dict[str, str]
+    equipment: str
+    primary_muscles: tuple[str, ...]
+    secondary_muscles: tuple[str, ...]
+    key_steps: tuple[str, ...]
+    emg_channels: tuple[EMGChannel, ...]
+    first_moving_phase: str
+    start_pose: dict[str, float]
+    turn_pose: dict[str, float]
+    source: SourceLocation
+    rules: tuple[str, ...] = field(default=())

@@ -1,0 +1,96 @@
+"""Graph views of the FKG for algorithms and GNNs: a networkx multigraph and a PyG ``HeteroData``.
+
+Node types: action, key_step, error_type, phase, severity_class, muscle, rule. A penalty rule is a
+node because it relates three things (action, key step, error type) and carries the weight.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from kg.graph import KnowledgeGraph
+
+if TYPE_CHECKING:
+    from torch_geometric.data import HeteroData
+
+EdgeList = list[tuple[str, str]]
+
+
+def node_table(kg: KnowledgeGraph) -> dict[str, list[str]]:
+    """Node ids per node type, in a stable order (the row order of ``HeteroData`` features)."""
+    muscles = sorted({m for a in kg.actions.values() for m in (*a.primary_muscles, *a.secondary_muscles)}
+                     | {c.muscle for a in kg.actions.values() for c in a.emg_channels})
+    return {
+        "action": sorted(kg.actions),
+        "key_step": sorted(kg.key_steps),
+        "error_type": sorted(kg.error_types),
+        "phase": sorted({s.phase for s in kg.key_steps.values()}, key=lambda p: _phase_rank(kg, p)),
+        "severity_class": sorted({e.severity_class for e in kg.error_types.values()}),
+        "muscle": muscles,
+        "rule": sorted(kg.rules),
+    }
+
+
+def edge_table(kg: KnowledgeGraph) -> dict[tuple[str, str, str], EdgeList]:
+    """Edges per (source type, relation, target type); ``may_occur`` pairs are distinct."""
+    actions, rules = kg.actions.values(), kg.rules.values()
+    return {
+        ("action", "contains", "key_step"): [(a.id, k) for a in actions for k in a.key_steps],
+        ("key_step", "may_occur", "error_type"): sorted({(r.key_step, r.error_type) for r in rules}),
+        ("key_step", "in_phase", "phase"): [(k.id, k.phase) for k in kg.key_steps.values()],
+        ("error_type", "has_severity", "severity_class"): [
+            (e.id, e.severity_class) for e in kg.error_types.values()
+        ],
+        ("action", "primary_muscle", "muscle"): [(a.id, m) for a in actions for m in a.primary_muscles],
+        ("action", "secondary_muscle", "muscle"): [(a.id, m) for a in actions for m in a.secondary_muscles],
+        ("rule", "of_action", "action"): [(r.id, r.action) for r in rules],
+        ("rule", "in_key_step", "key_step"): [(r.id, r.key_step) for r in rules],
+        ("rule", "penalises", "error_type"): [(r.id, r.error_type) for r in rules],
+    }
+
+
+def to_networkx(kg: KnowledgeGraph) -> nx.MultiDiGraph:
+    """One node per FKG node (``kind``, English ``label``), one edge per relation (``relation``)."""
+    graph = nx.MultiDiGraph(version=kg.version)
+    labels = _english_labels(kg)
+    for kind, ids in node_table(kg).items():
+        for node in ids:
+            attrs = {"kind": kind, "label": labels.get(node, node)}
+            if kind == "rule":
+                attrs["weight"] = kg.rules[node].weight
+            graph.add_node(node, **attrs)
+    for (_, relation, _), edges in edge_table(kg).items():
+        graph.add_edges_from((s, t, {"relation": relation}) for s, t in edges)
+    return graph
+
+
+def to_heterodata(kg: KnowledgeGraph) -> HeteroData:
+    """A PyG graph with ``node_ids`` per type, rule weights as ``weight``, and no learned features
+    (the encoder in ``models`` derives them from ids and label text). torch is imported here, not at
+    module load, so the command line and the service start without it."""
+    import torch
+    from torch_geometric.data import HeteroData
+
+    data = HeteroData()
+    nodes = node_table(kg)
+    index = {kind: {n: i for i, n in enumerate(ids)} for kind, ids in nodes.items()}
+    for kind, ids in nodes.items():
+        data[kind].node_ids = ids
+        data[kind].num_nodes = len(ids)
+    data["rule"].weight = torch.tensor([kg.rules[r].weight for r in nodes["rule"]], dtype=torch.float32)
+    for (src, rel, dst), edges in edge_table(kg).items():
+        pairs = [[index[src][s] for s, _ in edges], [index[dst][t] for _, t in edges]]
+        data[src, rel, dst].edge_index = torch.tensor(pairs, dtype=torch.long).reshape(2, -1)
+    data.version = kg.version
+    return data
+
+
+def _phase_rank(kg: KnowledgeGraph, phase: str) -> int:
+    return next(s.phase_order for s in kg.key_steps.values() if s.phase == phase)
+
+
+def _english_labels(kg: KnowledgeGraph) -> dict[str, str]:
+    labelled = [*kg.actions.values(), *kg.key_steps.values(), *kg.error_types.values()]
+    return {n.id: n.label.get("en", n.id) for n in labelled}

@@ -1,0 +1,261 @@
+"""The Fitness Knowledge Graph in force: a validated pyoxigraph store plus typed views of its nodes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import queries
+from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
+from kg.errors import ShapeViolationError
+from kg.loader import ParsedOntology, parse_ontology
+from kg.namespace import FKG, iri, local_name
+from kg.validation import check_shapes, to_rdflib
+
+log = logging.getLogger(__name__)
+
+PREFIXES = {
+    "fkg": FKG,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+Binding = str | float | int | None
+QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+_WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
+
+
+def default_root() -> Path:
+    """The ontology folder shipped with the package."""
+    from ontology import ONTOLOGY_DIR
+
+    return ONTOLOGY_DIR
+
+
+def python_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> Binding:
+    """An FKG id for FKG nodes, a number for numeric literals, else the lexical form."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return local_name(term.value)
+    if isinstance(term, ox.Literal):
+        kind = term.datatype.value.rsplit("#", 1)[-1]
+        if kind in {"integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger"}:
+            return int(term.value)
+        if kind in {"decimal", "double", "float"}:
+            return float(term.value)
+    return term.value
+
+
+class KnowledgeGraph:
+    """A parsed, SHACL-valid FKG. Immutable: an edit produces a new instance (see :class:`LiveGraph`)."""
+
+    def __init__(self, root: Path, parsed: ParsedOntology, store: ox.Store, load_seconds: float) -> None:
+        self.root = root
+        self.version = parsed.version
+        self.files = parsed.files
+        self.locations = parsed.locations
+        self.load_seconds = load_seconds
+        self.triple_count = len(parsed.triples)
+        self._store = store
+        self.key_steps = self._read_key_steps()
+        self.error_types = self._read_error_types()
+        self.rules = self._read_rules()
+        self.actions = self._read_actions()
+        self.messages = {m: t.get("text", {}) for m, t in self._labels(queries.text("_messages")).items()}
+
+    @classmethod
+    def load(cls, root: Path | None = None, overrides: Mapping[str, str] | None = None) -> KnowledgeGraph:
+        """Parse and validate every Turtle file under ``root`` (default: the shipped ontology).
+
+        ``overrides`` maps a path relative to ``root`` to new file text, so an edit can be checked
+        against the rest of the graph before it is written. Raises :class:`TurtleSyntaxError` or
+        :class:`ShapeViolationError`.
+        """
+        start = time.perf_counter()
+        root = Path(root) if root is not None else default_root()
+        parsed = parse_ontology(root, dict(overrides or {}))
+        store = ox.Store()
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in parsed.triples)
+        violations = check_shapes(to_rdflib(parsed.triples), store, to_rdflib(parsed.shapes), parsed.locations)
+        errors = [v for v in violations if v.severity == "Violation"]
+        for warning in set(violations) - set(errors):
+            log.warning("%s", warning)
+        if errors:
+            raise ShapeViolationError(errors)
+        graph = cls(root, parsed, store, time.perf_counter() - start)
+        log.info("loaded FKG %s from %s: %d triples in %.0f ms", graph.version, root,
+                 graph.triple_count, graph.load_seconds * 1000)
+        return graph
+
+    # ------------------------------------------------------------------ SPARQL
+
+    def query(self, sparql: str, **bindings: str | float) -> QueryResult:
+        """Run a read-only SPARQL query; FKG prefixes are predeclared; ``bindings`` pre-bind variables.
+
+        Bindings become a ``VALUES`` block at the start of the WHERE clause; a binding that starts with
+        a capital letter is an FKG id (``A16``) and binds that node's IRI.
+        """
+        if bindings:
+            values = " ".join(f"VALUES ?{k} {{ {_term(v)} }}" for k, v in bindings.items())
+            sparql = _WHERE.sub(lambda m: f"{m.group(0)} {values} ", sparql, count=1)
+        return self._store.query(sparql, prefixes=PREFIXES)
+
+    def select(self, sparql: str, **bindings: str | float) -> list[dict[str, Binding]]:
+        """Rows of a SELECT query as plain Python values (FKG ids, numbers, strings)."""
+        solutions = self.query(sparql, **bindings)
+        names = [v.value for v in solutions.variables]
+        return [{n: python_value(row[n]) for n in names} for row in solutions]
+
+    def run_named(self, name: str, **bindings: str | float) -> list[dict[str, Binding]]:
+        """Run a shipped competency query (``kg/queries/<name>.rq``)."""
+        return self.select(queries.text(name), **bindings)
+
+    def serialize(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
+        """The whole graph in one RDF serialisation."""
+        prefixes = PREFIXES if fmt is ox.RdfFormat.TURTLE else None
+        return ox.serialize((q.triple for q in self._store), format=fmt, prefixes=prefixes)
+
+    # ------------------------------------------------------------------ typed access
+
+    def action(self, action_id: str) -> Action:
+        try:
+            return self.actions[action_id]
+        except KeyError:
+            known = ", ".join(sorted(self.actions))
+            raise KeyError(f"unknown action {action_id!r}; known: {known}") from None
+
+    def phases_of(self, action_id: str) -> list[str]:
+        """The action's phases in the order they are performed (preparation, then the first moving phase)."""
+        first = self.action(action_id).first_moving_phase
+        return ["Preparation", first, "Concentric" if first == "Eccentric" else "Eccentric"]
+
+    def key_steps_of(self, action_id: str) -> list[KeyStep]:
+        """The action's key steps in the order they are performed (phase, then order in phase)."""
+        phases = self.phases_of(action_id)
+        steps = [self.key_steps[k] for k in self.action(action_id).key_steps]
+        return sorted(steps, key=lambda s: (phases.index(s.phase), s.order_in_phase, s.id))
+
+    def rules_of(self, action_id: str) -> list[PenaltyRule]:
+        return [self.rules[r] for r in self.action(action_id).rules]
+
+    def w_max(self, action_id: str) -> float:
+        """Sum of the weights of every error the action's rules can produce (the score's denominator)."""
+        return sum(r.weight for r in self.rules_of(action_id))
+
+    def message(self, message_id: str, lang: str, **fields: object) -> str:
+        """A coaching sentence from ``messages.ttl`` in ``lang`` (English when missing), filled in."""
+        texts = self.messages[message_id]
+        return texts.get(lang, texts["en"]).format(**fields)
+
+    def stats(self) -> dict[str, int | str]:
+        return {
+            "version": self.version,
+            "files": len(self.files),
+            "triples": self.triple_count,
+            "actions": len(self.actions),
+            "key_steps": len(self.key_steps),
+            "error_types": len(self.error_types),
+            "penalty_rules": len(self.rules),
+        }
+
+    # ------------------------------------------------------------------ reading entities
+
+    def _loc(self, node_id: str) -> SourceLocation:
+        return self.locations.get(iri(node_id), SourceLocation("<unknown>", None))
+
+    def _labels(self, node_property: str) -> dict[str, dict[str, dict[str, str]]]:
+        """``{node: {property: {lang: text}}}`` for language-tagged literals of one class."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for row in self.query(node_property):
+            node, prop, text = row["n"], row["p"], row["t"]
+            out.setdefault(local_name(node.value), {}).setdefault(prop.value.rsplit("#", 1)[-1], {})[
+                text.language or "en"
+            ] = text.value
+        return out
+
+    def _read_key_steps(self) -> dict[str, KeyStep]:
+        labels = self._labels(queries.text("_key_step_labels"))
+        return {
+            r["k"]: KeyStep(
+                id=r["k"], label=labels.get(r["k"], {}).get("label", {}), phase=r["phase"],
+                phase_order=r["po"], order_in_phase=r["o"], source=self._loc(r["k"]),
+            )
+            for r in self.select(queries.text("_key_steps"))
+        }
+
+    def _read_error_types(self) -> dict[str, ErrorType]:
+        texts = self._labels(queries.text("_error_texts"))
+        out = {}
+        for r in self.select(queries.text("_error_types")):
+            t = texts.get(r["e"], {})
+            fb = texts.get(r["fb"], {})
+            out[r["e"]] = ErrorType(
+                id=r["e"], label=t.get("label", {}), severity_class=r["c"],
+                min_weight=float(r["lo"]), max_weight=float(r["hi"]),
+                feedback=Feedback(cue=fb.get("cue", {}), explanation=fb.get("explanation", {})),
+                source=self._loc(r["e"]),
+            )
+        return out
+
+    def _read_rules(self) -> dict[str, PenaltyRule]:
+        return {
+            r["r"]: PenaltyRule(
+                id=r["r"], action=r["a"], key_step=r["k"], error_type=r["e"], weight=float(r["w"]),
+                counting_mode=r["mode"] or "OncePerRepetition", source=self._loc(r["r"]),
+                detector=None if r["feature"] is None else Detector(
+                    feature=r["feature"], joints=tuple(str(r["joints"] or "").split()), muscle=r["muscle"],
+                    statistic=r["statistic"] or "EachFrame", comparator=r["comparator"],
+                    threshold=float(r["threshold"]), min_duration=float(r["minDuration"] or 0.0),
+                ),
+            )
+            for r in self.select(queries.text("_rules"))
+        }
+
+    def _read_actions(self) -> dict[str, Action]:
+        labels = self._labels(queries.text("_action_labels"))
+        rows = self.select(queries.text("_actions"))
+        links = self.select(queries.text("_action_links"))
+        channels = self.select(queries.text("_action_channels"))
+        actions = {}
+        for r in rows:
+            a = r["a"]
+            linked = {
+                rel: tuple(sorted(str(x["o"]) for x in links if x["a"] == a and x["rel"] == rel))
+                for rel in ("primaryMuscle", "secondaryMuscle", "containsKeyStep")
+            }
+            actions[a] = Action(
+                id=a, label=labels.get(a, {}).get("label", {}), equipment=r["eq"],
+                primary_muscles=linked["primaryMuscle"], secondary_muscles=linked["secondaryMuscle"],
+                key_steps=linked["containsKeyStep"],
+                first_moving_phase=r["first"] or "Eccentric",
+                start_pose=_pose(r["startPose"]), turn_pose=_pose(r["turnPose"]),
+                emg_channels=tuple(
+                    EMGChannel(index=c["i"], muscle=c["m"], side=c["side"]) for c in channels if c["a"] == a
+                ),
+                source=self._loc(a),
+                rules=tuple(sorted(rule.id for rule in self.rules.values() if rule.action == a)),
+            )
+        return actions
+
+
+def _pose(text: Binding) -> dict[str, float]:
+    """``"trunk=10 thigh=0"`` -> ``{"trunk": 10.0, "thigh": 0.0}`` (the shapes check the syntax)."""
+    pairs = (item.split("=") for item in str(text or "").split())
+    return {name: float(value) for name, value in pairs}
+
+
+def _term(value: str | float) -> ox.NamedNode | ox.Literal:
+    """FKG ids (they start with a capital: ``A16``, ``Eccentric``) become IRIs; other strings, plain
+    literals (``"en"``); numbers, numeric literals."""
+    if isinstance(value, str):
+        return ox.NamedNode(iri(value)) if value[:1].isupper() else ox.Literal(value)
+    kind = "integer" if isinstance(value, int) else "decimal"
+    return ox.Literal(str(value), datatype=ox.NamedNode(PREFIXES["xsd"] + kind))

@@ -1,0 +1,89 @@
+"""Strict Turtle parsing of an ontology folder, remembering which file and line defines each node."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.entities import SourceLocation
+from kg.errors import TurtleSyntaxError
+
+SHAPES_FILE = "shapes.ttl"
+_STATEMENT_START = re.compile(r"^\s*(<[^>]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]*)")
+
+
+@dataclass(frozen=True)
+class ParsedOntology:
+    """Every triple of the ontology files, the shapes, and where each subject is defined."""
+
+    triples: list[ox.Triple]
+    shapes: list[ox.Triple]
+    locations: dict[str, SourceLocation]
+    files: tuple[str, ...]
+    version: str
+
+
+def ontology_files(root: Path) -> list[Path]:
+    """Data files in a stable order (vocabulary first), without the shapes file."""
+    files = [p for p in sorted(root.rglob("*.ttl")) if p.name != SHAPES_FILE]
+    return sorted(files, key=lambda p: (p.name != "fkg.ttl", p.relative_to(root).as_posix()))
+
+
+def parse_file(path: Path, display: str, text: str | None = None) -> tuple[list[ox.Triple], dict[str, str]]:
+    """Parse one Turtle file strictly; a syntax error names ``display`` with its line and column."""
+    data = path.read_bytes() if text is None else text.encode("utf-8")
+    parser = ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri())
+    try:
+        triples = [q.triple for q in parser]
+    except SyntaxError as exc:
+        raise TurtleSyntaxError(display, exc.lineno, exc.offset, str(exc.msg)) from None
+    return triples, dict(parser.prefixes)
+
+
+def locate_subjects(text: str, prefixes: dict[str, str], display: str) -> dict[str, SourceLocation]:
+    """First line where each node opens a statement (our files start statements at column 1)."""
+    found: dict[str, SourceLocation] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _STATEMENT_START.match(line)
+        if match is None or line.lstrip().startswith("@"):
+            continue
+        token = match.group(1)
+        if token.startswith("<"):
+            node = token[1:-1]
+        else:
+            prefix, _, local = token.partition(":")
+            if prefix not in prefixes:
+                continue
+            node = prefixes[prefix] + local
+        found.setdefault(node, SourceLocation(display, number))
+    return found
+
+
+def parse_ontology(root: Path, overrides: dict[str, str] | None = None) -> ParsedOntology:
+    """Parse every file under ``root``; ``overrides`` maps a relative path to new text not yet on disk."""
+    overrides = overrides or {}
+    triples: list[ox.Triple] = []
+    locations: dict[str, SourceLocation] = {}
+    digest = hashlib.sha256()
+    paths = {p.relative_to(root).as_posix(): p for p in ontology_files(root)}
+    for rel in overrides:
+        if rel != SHAPES_FILE:
+            paths.setdefault(rel, root / rel)
+    shapes: list[ox.Triple] = []
+    ordered = sorted(paths, key=lambda r: (r != "fkg.ttl", r))
+    for rel in [*ordered, SHAPES_FILE]:
+        path = paths.get(rel, root / rel)
+        text = overrides[rel] if rel in overrides else path.read_text(encoding="utf-8")
+        parsed, prefixes = parse_file(path, rel, text)
+        digest.update(rel.encode() + b"\0" + text.encode("utf-8") + b"\0")
+        if rel == SHAPES_FILE:
+            shapes = parsed
+            continue
+        triples.extend(parsed)
+        for node, loc in locate_subjects(text, prefixes, rel).items():
+            locations.setdefault(node, loc)
+    return ParsedOntology(triples, shapes, locations, tuple(ordered), digest.hexdigest()[:12])

@@ -1,0 +1,74 @@
+"""The ``flexaqa`` command line, run as a user runs it: a real process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+
+def flexaqa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_is_everywhere() -> None:
+    for args in ([], ["sparql"], ["rules", "check"], ["kg", "stats"], ["kg", "export"]):
+        out = flexaqa(*args, "--help")
+        assert out.returncode == 0 and "usage: flexaqa" in out.stdout
+
+
+def test_sparql_counts_actions_as_csv() -> None:
+    out = flexaqa("sparql", "SELECT (COUNT(?a) AS ?n) WHERE { ?a a fkg:Action }", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    assert list(csv.reader(io.StringIO(out.stdout))) == [["n"], ["20"]]
+
+
+def test_sparql_runs_a_named_query_with_a_binding_as_a_table() -> None:
+    out = flexaqa("sparql", "action_key_steps", "--bind", "action=A16")
+    assert out.returncode == 0, out.stderr
+    assert "Preparation" in out.stdout and "Concentric" in out.stdout
+
+
+def test_sparql_bad_query_is_a_clear_error() -> None:
+    out = flexaqa("sparql", "SELECT WHERE {")
+    assert out.returncode != 0 and "bad query" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_rules_check_accepts_the_shipped_ontology() -> None:
+    out = flexaqa("rules", "check")
+    assert out.returncode == 0 and out.stdout.startswith("OK")
+
+
+def test_rules_check_rejects_a_broken_file_with_its_line(tmp_path: Path, ontology_copy: Path) -> None:
+    target = next((ontology_copy / "actions").glob("A16_*.ttl"))
+    target.write_text(target.read_text(encoding="utf-8") + "\nfkg:A16 fkg:weight .\n", encoding="utf-8")
+    out = flexaqa("--ontology", str(ontology_copy), "rules", "check", str(target))
+    assert out.returncode == 1
+    last_line = len(target.read_text(encoding="utf-8").splitlines())
+    assert f"actions/{target.name}:{last_line}:" in out.stderr
+
+
+def test_kg_stats_as_json() -> None:
+    out = flexaqa("kg", "stats", "--json")
+    stats = json.loads(out.stdout)
+    assert (stats["actions"], stats["key_steps"], stats["error_types"]) == (20, 56, 63)
+
+
+def test_kg_export_graphml_is_readable_xml(tmp_path: Path) -> None:
+    target = tmp_path / "fkg.graphml"
+    assert flexaqa("kg", "export", "--format", "graphml", "--out", str(target)).returncode == 0
+    nodes = ET.parse(target).getroot().iter("{http://graphml.graphdrawing.org/xmlns}node")
+    assert sum(1 for _ in nodes) > 20 + 56 + 63
+
+
+def test_kg_export_turtle_round_trips(tmp_path: Path) -> None:
+    import pyoxigraph as ox
+
+    out = subprocess.run([sys.executable, "-m", "api.cli", "kg", "export", "--format", "ttl"],
+                         capture_output=True, timeout=120)
+    triples = list(ox.parse(out.stdout, format=ox.RdfFormat.TURTLE))
+    assert len(triples) > 1000
