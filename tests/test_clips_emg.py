@@ -1,0 +1,234 @@
+"""EMG: validation names the field; the processing chain behaves on synthetic and real recordings."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from clips.emg import (
+    EMG,
+    balance,
+    bandpass,
+    envelope,
+    median_frequency,
+    moving_rms,
+    normalise,
+    notch,
+    onset_time,
+    preprocess,
+    rectify,
+)
+from clips.errors import ClipError
+from clips.readers import read_emg_mat
+
+logger = logging.getLogger(__name__)
+RATE = 2000.0
+
+
+def _noise(
+    seconds: float = 2.0, channels: int = 2, band: tuple[float, float] = (50, 150), seed: int = 0
+) -> np.ndarray:
+    """Band-limited Gaussian noise: a stand-in for interference-pattern EMG."""
+    rng = np.random.default_rng(seed)
+    sos = signal.butter(4, band, btype="bandpass", fs=RATE, output="sos")
+    return signal.sosfilt(sos, rng.normal(size=(int(seconds * RATE), channels)), axis=0)
+
+
+def _burst(seconds: float = 3.0, on: float = 1.0, off: float = 2.0) -> EMG:
+    """Rest, then an activation burst from ``on`` to ``off`` seconds."""
+    x = _noise(seconds, 1)
+    t = np.arange(x.shape[0]) / RATE
+    gain = np.where((t >= on) & (t < off), 1.0, 0.05)
+    return EMG(samples=x * gain[:, None], sampling_rate=RATE)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "words"),
+    [
+        ({"samples": np.zeros((100, 2))}, "emg.sampling_rate", "required"),
+        ({"samples": np.zeros((100, 2)), "sampling_rate": None}, "emg.sampling_rate", "missing"),
+        ({"samples": np.zeros((100, 2)), "sampling_rate": -5}, "emg.sampling_rate", "> 0"),
+        ({"samples": np.zeros((2, 3, 4)), "sampling_rate": RATE}, "emg.samples", "shape"),
+        ({"samples": np.zeros((1, 3)), "sampling_rate": RATE}, "emg.samples", "shape"),
+        ({"samples": np.zeros((10, 0)), "sampling_rate": RATE}, "emg.samples", "shape"),
+        ({"samples": np.array([[1.0, np.nan], [0, 0]]), "sampling_rate": RATE}, "emg.samples", "NaN"),
+        ({"samples": np.array([[1.0, np.inf], [0, 0]]), "sampling_rate": RATE}, "emg.samples", "inf"),
+        ({"samples": np.zeros((10, 2)), "sampling_rate": RATE, "channels": ["a"]}, "emg.channels", "names"),
+        (
+            {"samples": np.zeros((10, 2)), "sampling_rate": RATE, "channels": ["a", "a"]},
+            "emg.channels",
+            "unique",
+        ),
+    ],
+)
+def test_bad_emg_names_the_field(kwargs, field, words):
+    with pytest.raises(ClipError) as err:
+        EMG(**kwargs)
+    assert err.value.field == field
+    assert words in err.value.problem
+
+
+def test_one_dimensional_samples_are_one_channel():
+    emg = EMG(samples=np.zeros(50), sampling_rate=RATE)
+    assert emg.samples.shape == (50, 1)
+    assert emg.channel_names == ("ch1",)
+
+
+def test_muscle_map_follows_channel_selection():
+    emg = EMG(samples=np.zeros((10, 2)), sampling_rate=RATE, channels=["a", "b"], muscles={"b": "biceps"})
+    assert emg.select(["b"]).muscles == {"b": "biceps"}
+    assert emg.select([0]).muscles is None
+    with pytest.raises(ClipError) as err:
+        EMG(samples=np.zeros((10, 2)), sampling_rate=RATE, muscles={"c": "triceps"})
+    assert err.value.field == "emg.muscles"
+
+
+def test_rate_below_500_hz_is_refused_by_the_band_pass():
+    with pytest.raises(ClipError) as err:
+        bandpass(EMG(samples=np.zeros((1000, 1)), sampling_rate=400))
+    assert err.value.field == "emg.sampling_rate"
+    assert "500" in err.value.problem
+
+
+def test_too_few_samples_says_how_many_are_needed():
+    with pytest.raises(ClipError) as err:
+        bandpass(EMG(samples=np.zeros((20, 1)), sampling_rate=RATE))
+    assert err.value.field == "emg.samples"
+    assert "need at least 28" in err.value.problem
+
+
+def test_band_pass_removes_drift_and_keeps_the_emg_band():
+    t = np.arange(4000) / RATE
+    drift = 5.0 * np.sin(2 * np.pi * 2 * t)
+    tone = np.sin(2 * np.pi * 100 * t)
+    out = bandpass(EMG(samples=(drift + tone)[:, None], sampling_rate=RATE)).samples[500:-500, 0]
+    assert np.std(out) == pytest.approx(np.std(tone), rel=0.05)
+
+
+def test_upper_band_edge_is_clamped_below_nyquist():
+    out = bandpass(EMG(samples=_noise(1, 1), sampling_rate=600))
+    assert np.isfinite(out.samples).all()
+
+
+@pytest.mark.parametrize("mains", [50.0, 60.0])
+def test_notch_removes_mains_hum(mains):
+    t = np.arange(8000) / RATE
+    hum = np.sin(2 * np.pi * mains * t)
+    out = notch(EMG(samples=hum[:, None], sampling_rate=RATE), mains_hz=mains).samples[1000:-1000, 0]
+    assert np.std(out) < 0.05 * np.std(hum)
+
+
+def test_envelope_follows_the_burst_and_onset_is_found():
+    env = envelope(rectify(_burst()))
+    x = env.samples[:, 0]
+    assert x[int(1.5 * RATE)] > 5 * x[int(0.5 * RATE)]
+    assert (x >= 0).all()
+    onset = onset_time(env, baseline_s=0.5)
+    assert onset is not None and 0.9 <= onset <= 1.1
+
+
+def test_no_burst_means_no_onset():
+    env = envelope(EMG(samples=_noise(3, 1), sampling_rate=RATE))
+    assert onset_time(env, k=10.0) is None
+
+
+def test_moving_rms_of_a_sine_is_amplitude_over_root_two():
+    t = np.arange(4000) / RATE
+    rms = moving_rms(EMG(samples=np.sin(2 * np.pi * 100 * t)[:, None], sampling_rate=RATE), window_s=0.1)
+    assert rms.samples[2000, 0] == pytest.approx(1 / np.sqrt(2), rel=0.01)
+
+
+def test_normalise_to_mvc_and_to_own_peak():
+    env = EMG(samples=np.array([[1.0, 2.0], [3.0, 4.0]]), sampling_rate=RATE)
+    np.testing.assert_allclose(normalise(env, mvc=[6.0, 8.0]).samples, [[1 / 6, 0.25], [0.5, 0.5]])
+    np.testing.assert_allclose(normalise(env).samples.max(axis=0), [1.0, 1.0])
+    with pytest.raises(ClipError) as err:
+        normalise(env, mvc=[1.0])
+    assert err.value.field == "mvc"
+
+
+def test_balance_of_a_pair_is_ratio_and_symmetric_index():
+    env = EMG(samples=np.array([[3.0, 1.0], [3.0, 1.0]]), sampling_rate=RATE, channels=["left", "right"])
+    result = balance(env, "left", "right")
+    assert result.ratio == pytest.approx(3.0)
+    assert result.index == pytest.approx(0.5)
+    assert balance(env, "right", "left").index == pytest.approx(-0.5)
+
+
+def test_unknown_channel_is_named():
+    with pytest.raises(ClipError, match="no channel 'deltoid'"):
+        balance(EMG(samples=np.ones((4, 2)), sampling_rate=RATE), "deltoid", 1)
+
+
+def test_median_frequency_falls_when_power_shifts_down():
+    """The fatigue direction: slower conduction moves power to lower frequencies, so MDF drops."""
+    fresh = median_frequency(EMG(samples=_noise(band=(80, 200)), sampling_rate=RATE))
+    tired = median_frequency(EMG(samples=_noise(band=(40, 120)), sampling_rate=RATE))
+    assert (tired < fresh).all()
+    assert (80 < fresh).all() and (fresh < 200).all()
+
+
+def test_median_frequency_per_window():
+    mdf = median_frequency(EMG(samples=_noise(seconds=2.0), sampling_rate=RATE), window_s=0.5)
+    assert mdf.shape == (4, 2)
+
+
+def test_flat_channel_has_no_median_frequency():
+    mdf = median_frequency(EMG(samples=np.zeros((1000, 1)), sampling_rate=RATE))
+    assert np.isnan(mdf).all()
+
+
+@pytest.fixture(scope="module")
+def hdemg(shared_data: Path) -> tuple[EMG, EMG]:
+    """The real 64-channel HD-sEMG grid and its force channel (75, %MVC)."""
+    path = shared_data / "emg" / "hdemg_vastus_lateralis_isometric_2048hz.mat"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    return read_emg_mat(path, channels=range(64)), read_emg_mat(path, channels=[74])
+
+
+def test_real_hdemg_reads_with_rate_and_names(hdemg):
+    grid, force = hdemg
+    assert grid.samples.shape == (66560, 64)
+    assert grid.sampling_rate == 2048
+    assert grid.channel_names[0].startswith("Vastus Lateralis")
+    assert "MVC" in force.channel_names[0]
+
+
+def test_real_hdemg_envelope_tracks_force(hdemg):
+    grid, force = hdemg
+    env = envelope(preprocess(grid)).samples.mean(axis=1)
+    r = float(np.corrcoef(env, force.samples[:, 0])[0, 1])
+    logger.info("HD-sEMG grid-mean envelope vs force: r = %.3f", r)
+    assert r > 0.7
+
+
+def test_real_hdemg_median_frequency_is_physiological(hdemg):
+    grid, _ = hdemg
+    mdf = median_frequency(preprocess(grid))
+    logger.info("HD-sEMG MDF: median %.1f Hz, range %.1f-%.1f Hz", np.median(mdf), mdf.min(), mdf.max())
+    assert 40 <= np.median(mdf) <= 150
+    assert (mdf > 30).all() and (mdf < 200).all()
+
+
+def test_real_fatigued_reps_have_lower_median_frequency(shared_data: Path):
+    """Per session, fatigued reps' MDF is below the fresh reps' MDF, on average and in most sessions."""
+    path = shared_data / "emg" / "biceps_curl_fatigue_reps.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    by_session: dict[str, dict[int, list[float]]] = defaultdict(lambda: {0: [], 1: []})
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            by_session[row["file_id"]][int(row["is_fatigued"])].append(float(row["mdf"]))
+    drops = [np.mean(s[1]) - np.mean(s[0]) for s in by_session.values() if s[0] and s[1]]
+    lower = sum(d < 0 for d in drops)
+    logger.info("fatigue: %d/%d sessions lower MDF, mean change %.2f Hz", lower, len(drops), np.mean(drops))
+    assert len(drops) >= 20
+    assert np.mean(drops) < 0
+    assert lower >= 0.7 * len(drops)
