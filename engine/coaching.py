@@ -43,7 +43,7 @@ def coach(
             cue=cue,
             explanation=explanation if explain else None,
             repetitions=reps,
-            points_lost=round(sum(e.points_lost for _, e in hits), 2),
+            points_lost=round(sum(e.points_lost for _, e in hits) / len(repetitions), 2),
             rules=sorted({e.rule_source for _, e in hits}),
         ))
     return sorted(cues, key=lambda c: (-c.points_lost, c.error_type))

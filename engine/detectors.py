@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.features import FEATURES, SIDES, Abstain, Recording
+from engine.features import FEATURES, SIDES, Abstain, Feature, Recording, leading_side
 from engine.timeline import Span
 from kg import Detector, PenaltyRule
 
@@ -39,33 +39,73 @@ class Finding:
 def evaluate(rule: PenaltyRule, rec: Recording, span: Span) -> Finding:
     """Run ``rule``'s detector over ``span`` of ``rec``."""
     seconds = (span.start / rec.fps, span.stop / rec.fps)
-    detector = rule.detector
-    if detector is None:
-        return Finding(rule, "abstained", seconds, reason="no detector: only the model can see this error")
-    feature = FEATURES.get(detector.feature)
-    if feature is None:
-        return Finding(rule, "abstained", seconds, reason=f"feature {detector.feature} is not implemented")
-    if not feature.emg and rec.positions is not None and not rec.is_3d and not feature.valid_in_2d:
-        return Finding(rule, "abstained", seconds, reason=f"{detector.feature} needs depth; this skeleton is 2D")
-    verdicts = []
-    for side, args in _targets(detector, feature.bilateral, feature.emg):
-        try:
-            verdicts.append((side, *_judge(detector, feature.compute(rec, args, span.as_slice()), rec, span)))
-        except Abstain as exc:
-            reason = str(exc)
-    if not verdicts:
-        return Finding(rule, "abstained", seconds, reason=reason)
+    try:
+        detector, feature = _usable(rule, rec)
+        window = slice(span.rep_start, span.stop) if detector.statistic == "RiseFromStart" else span.as_slice()
+        verdicts = [(side, *_judge(detector, values, rec, span)) for side, values in measure(detector, feature, rec,
+                                                                                              window)]
+    except Abstain as exc:
+        return Finding(rule, "abstained", seconds, reason=str(exc))
     side, hit, value, when = max(verdicts, key=lambda v: (v[1], _badness(detector, v[2])))
     return Finding(rule, "present" if hit else "absent", when if hit else seconds, value=value, side=side)
 
 
-def _targets(detector: Detector, bilateral: bool, emg: bool) -> list[tuple[str | None, object]]:
-    """(side, argument) pairs: an unsided joint list is measured on each side of the body."""
-    if emg:
-        return [(None, detector.muscle)]
-    if bilateral and any(j in SIDED for j in detector.joints):
-        return [(s, tuple(f"{s}_{j}" if j in SIDED else j for j in detector.joints)) for s in SIDES]
-    return [(None, detector.joints)]
+def frames_flagged(rule: PenaltyRule, rec: Recording, frames: slice) -> np.ndarray:
+    """Frame by frame over ``frames``: does a per-frame (``EachFrame``) detector hold there, inside a run of
+    at least its minimum duration? This is what a frame-labelled recording is compared with."""
+    detector, feature = _usable(rule, rec)
+    if detector.statistic != "EachFrame":
+        raise Abstain(f"{rule.id} reduces its feature to one number per key step, not per frame")
+    flagged = None
+    for _, values in measure(detector, feature, rec, frames):
+        mask = _runs(_holds(detector, np.asarray(values, dtype=float)), _frames_needed(detector, rec))
+        flagged = mask if flagged is None else flagged | mask
+    return flagged
+
+
+def measure(detector: Detector, feature: Feature, rec: Recording, window: slice
+            ) -> list[tuple[str | None, np.ndarray | float]]:
+    """The feature on each side the detector looks at: (side, values) pairs."""
+    if feature.emg:
+        return [(None, feature.compute(rec, detector.muscle, window))]
+    if not (feature.bilateral and any(j in SIDED for j in detector.joints)):
+        return [(None, feature.compute(rec, detector.joints, window))]
+    per_side = {}
+    reason = "no side can be measured"
+    for side in SIDES:
+        try:
+            names = tuple(f"{side}_{j}" if j in SIDED else j for j in detector.joints)
+            per_side[side] = feature.compute(rec, names, window)
+        except Abstain as exc:
+            reason = str(exc)
+    if detector.side_selection == "LeadingSide":
+        if len(per_side) < 2:
+            raise Abstain(f"the leading side needs both sides: {reason}")
+        return [("leading", np.where(leading_side(rec, window), per_side["left"], per_side["right"]))]
+    if not per_side:
+        raise Abstain(reason)
+    return list(per_side.items())
+
+
+def _usable(rule: PenaltyRule, rec: Recording) -> tuple[Detector, Feature]:
+    detector = rule.detector
+    if detector is None:
+        raise Abstain("no detector: only the model can see this error")
+    feature = FEATURES.get(detector.feature)
+    if feature is None:
+        raise Abstain(f"feature {detector.feature} is not implemented")
+    if not feature.emg and rec.positions is not None and not rec.is_3d and not feature.valid_in_2d:
+        raise Abstain(f"{detector.feature} needs depth; this skeleton is 2D")
+    return detector, feature
+
+
+def _holds(detector: Detector, values: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return values < detector.threshold if detector.comparator == "LessThan" else values > detector.threshold
+
+
+def _frames_needed(detector: Detector, rec: Recording) -> int:
+    return max(1, int(np.ceil(detector.min_duration * rec.fps)))
 
 
 def _judge(
@@ -73,28 +113,24 @@ def _judge(
 ) -> tuple[bool, float, tuple[float, float]]:
     """Whether the error is present, the decisive value, and the seconds over which it held."""
     whole = (span.start / rec.fps, span.stop / rec.fps)
-    below = detector.comparator == "LessThan"
     if np.isscalar(values):
         value = float(values)
-        return (value < detector.threshold) if below else (value > detector.threshold), value, whole
+        return bool(_holds(detector, np.array(value))), value, whole
     series = np.asarray(values, dtype=float)
     if np.isnan(series).all():
         raise Abstain("the feature is undefined over this key step")
     if detector.statistic != "EachFrame":
-        value = _reduce(detector.statistic, series, rec, span)
-        return (value < detector.threshold) if below else (value > detector.threshold), value, whole
-    with np.errstate(invalid="ignore"):
-        on = series < detector.threshold if below else series > detector.threshold
-    start, length = _longest_run(on)
-    value = float(np.nanmin(series) if below else np.nanmax(series))
-    need = max(1, int(np.ceil(detector.min_duration * rec.fps)))
-    if length < need:
+        value = _reduce(detector.statistic, series, span)
+        return bool(_holds(detector, np.array(value))), value, whole
+    value = float(np.nanmin(series) if detector.comparator == "LessThan" else np.nanmax(series))
+    mask = _runs(_holds(detector, series), _frames_needed(detector, rec))
+    if not mask.any():
         return False, value, whole
-    first = span.start + start
-    return True, value, (first / rec.fps, (first + length) / rec.fps)
+    on = np.flatnonzero(mask)
+    return True, value, ((span.start + on[0]) / rec.fps, (span.start + on[-1] + 1) / rec.fps)
 
 
-def _reduce(statistic: str, series: np.ndarray, rec: Recording, span: Span) -> float:
+def _reduce(statistic: str, series: np.ndarray, span: Span) -> float:
     if statistic == "Minimum":
         return float(np.nanmin(series))
     if statistic == "Maximum":
@@ -102,22 +138,20 @@ def _reduce(statistic: str, series: np.ndarray, rec: Recording, span: Span) -> f
     if statistic == "Range":
         return float(np.nanmax(series) - np.nanmin(series))
     if statistic == "RiseFromStart":
-        return float(np.nanmax(series) - series[np.flatnonzero(~np.isnan(series))[0]])
+        inside = series[span.start - span.rep_start:]
+        return float(np.nanmax(inside) - series[np.flatnonzero(~np.isnan(series))[0]])
     raise Abstain(f"statistic {statistic} is not implemented")
 
 
-def _longest_run(mask: np.ndarray) -> tuple[int, int]:
-    best, best_start, run, run_start = 0, 0, 0, 0
-    for i, flag in enumerate(mask):
-        if flag:
-            if run == 0:
-                run_start = i
-            run += 1
-            if run > best:
-                best, best_start = run, run_start
-        else:
-            run = 0
-    return best_start, best
+def _runs(mask: np.ndarray, minimum: int) -> np.ndarray:
+    """Keep only runs of True at least ``minimum`` long."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(int)))
+    out = np.zeros_like(mask, dtype=bool)
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start >= minimum:
+            out[start:stop] = True
+    return out
 
 
 def _badness(detector: Detector, value: float) -> float:

@@ -63,22 +63,29 @@ class Recording:
         """Drop the vertical (y) component."""
         return np.delete(vectors, 1, axis=-1)
 
-    def forward(self) -> np.ndarray:
-        """The lifter's facing direction in the horizontal plane: where the toes point."""
+    def forward(self, span: slice) -> np.ndarray:
+        """(n, H) unit vectors: the lifter's facing direction in the horizontal plane, frame by frame,
+        where the toes point (averaged over both feet and about a second, as a lifter may turn between
+        sets of a recording but not within a second)."""
         pointing = []
         for side in SIDES:
             try:
                 toes = self.joint(f"{side}_foot", slice(None)) - self.joint(f"{side}_ankle", slice(None))
             except Abstain:
                 continue
-            pointing.append(np.nanmean(self.horizontal(toes), axis=0))
+            pointing.append(self.horizontal(toes))
         if not pointing:
             raise Abstain("facing direction needs ankle and toe joints")
-        direction = np.nanmean(pointing, axis=0)
-        norm = np.linalg.norm(direction)
-        if not np.isfinite(norm) or norm == 0:
+        direction = np.nanmean(np.stack(pointing), axis=0)
+        kernel = np.ones(max(1, int(self.fps)))
+        valid = ~np.isnan(direction[:, 0])
+        summed = np.stack([np.convolve(np.where(valid, d, 0.0), kernel, "same") for d in direction.T], axis=1)
+        norm = np.linalg.norm(summed, axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unit = np.where(norm > 0, summed / norm, np.nan)[span]
+        if np.isnan(unit).all():
             raise Abstain("facing direction cannot be told from the feet")
-        return direction / norm
+        return unit
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -98,7 +105,14 @@ def segment_inclination(rec: Recording, joints: tuple[str, ...], span: slice) ->
 
 def horizontal_offset(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
     a, b = (rec.joint(j, span) for j in joints)
-    return rec.horizontal(a - b) @ rec.forward() / rec.torso_length()
+    return np.einsum("th,th->t", rec.horizontal(a - b), rec.forward(span)) / rec.torso_length()
+
+
+def leading_side(rec: Recording, span: slice) -> np.ndarray:
+    """(n,) True where the left foot is ahead of the right one along the facing direction (the front leg
+    of a lunge or split stance)."""
+    gap = rec.joint("left_foot", span) - rec.joint("right_foot", span)
+    return np.einsum("th,th->t", rec.horizontal(gap), rec.forward(span)) > 0
 
 
 def vertical_offset(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:

@@ -57,7 +57,8 @@ class CoachingCue(BaseModel):
     cue: str
     explanation: str | None = None
     repetitions: list[int]
-    points_lost: float = Field(description="Total points this error costs the set, summed over repetitions")
+    points_lost: float = Field(description="Points this error takes off the set score (its repetitions' losses "
+                               "averaged over the set, as the set score is their mean)")
     rules: list[str] = Field(description="Turtle file:line of every rule behind this cue")
 
 

@@ -17,12 +17,13 @@ PREPARATION_FRACTION = 0.15
 
 @dataclass(frozen=True)
 class Span:
-    """Frames ``[start, stop)`` of one key step."""
+    """Frames ``[start, stop)`` of one key step, in a repetition that starts at frame ``rep_start``."""
 
     key_step: str
     phase: str
     start: int
     stop: int
+    rep_start: int
 
     def as_slice(self) -> slice:
         return slice(self.start, self.stop)
@@ -39,5 +40,5 @@ def key_step_spans(kg: KnowledgeGraph, action: str, start: int, turn: int, end: 
         for i, step in enumerate(steps):
             a = lo + round(i * (hi - lo) / len(steps))
             b = lo + round((i + 1) * (hi - lo) / len(steps))
-            spans[step.id] = Span(step.id, phase, a, max(b, a + 1))
+            spans[step.id] = Span(step.id, phase, a, max(b, a + 1), start)
     return spans

@@ -62,6 +62,7 @@ class Detector:
     comparator: str
     threshold: float
     min_duration: float
+    side_selection: str = "EitherSide"
 
 
 @dataclass(frozen=True, slots=True)

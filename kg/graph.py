@@ -214,6 +214,7 @@ class KnowledgeGraph:
                     feature=r["feature"], joints=tuple(str(r["joints"] or "").split()), muscle=r["muscle"],
                     statistic=r["statistic"] or "EachFrame", comparator=r["comparator"],
                     threshold=float(r["threshold"]), min_duration=float(r["minDuration"] or 0.0),
+                    side_selection=r["sides"] or "EitherSide",
                 ),
             )
             for r in self.select(queries.text("_rules"))

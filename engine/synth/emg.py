@@ -14,17 +14,19 @@ from kg import Action
 
 RATE_HZ = 2000.0
 REST, ECCENTRIC, CONCENTRIC = 0.05, 0.45, 0.9
+SMOOTH = signal.butter(2, 8.0, fs=RATE_HZ, output="sos")
+BAND = signal.butter(4, (20.0, 450.0), btype="bandpass", fs=RATE_HZ, output="sos")
 
 
-def activation(action: Action, rep: Rep, rate: float = RATE_HZ, gains: dict[tuple[str, str], float] | None = None,
+def activation(action: Action, rep: Rep, gains: dict[tuple[str, str], float] | None = None,
                delays: dict[str, float] | None = None) -> np.ndarray:
     """(samples, channels) activation envelopes in [0, 1], in montage channel order.
 
     ``gains`` scales one (muscle, side); ``delays`` holds back a muscle's switch-on by seconds.
     """
     frames = len(rep.dofs["trunk"])
-    samples = int(round(frames / rep.fps * rate))
-    t = np.arange(samples) / rate
+    samples = int(round(frames / rep.fps * RATE_HZ))
+    t = np.arange(samples) / RATE_HZ
     first_level = CONCENTRIC if action.first_moving_phase == "Concentric" else ECCENTRIC
     second_level = ECCENTRIC if first_level == CONCENTRIC else CONCENTRIC
     start, turn, end = (f / rep.fps for f in (rep.start, rep.turn, rep.end))
@@ -35,14 +37,12 @@ def activation(action: Action, rep: Rep, rate: float = RATE_HZ, gains: dict[tupl
         level = np.where((t >= on) & (t < turn), first_level, REST)
         level = np.where((t >= turn) & (t < end), second_level, level)
         out[:, i] = level * (gains or {}).get((ch.muscle, ch.side.lower()), 1.0)
-    sos = signal.butter(2, 8.0, fs=rate, output="sos")
-    return np.clip(signal.sosfiltfilt(sos, out, axis=0), 0.0, None)
+    return np.clip(signal.sosfiltfilt(SMOOTH, out, axis=0), 0.0, None)
 
 
-def raw_emg(envelope: np.ndarray, rng: np.random.Generator, rate: float = RATE_HZ,
-            amplitude_uv: float = 400.0, noise_uv: float = 5.0) -> np.ndarray:
+def raw_emg(envelope: np.ndarray, rng: np.random.Generator, amplitude_uv: float = 400.0,
+            noise_uv: float = 5.0) -> np.ndarray:
     """Band-limited noise carriers modulated by ``envelope``, plus sensor noise, in microvolts."""
-    sos = signal.butter(4, (20.0, 450.0), btype="bandpass", fs=rate, output="sos")
-    carrier = signal.sosfilt(sos, rng.standard_normal(envelope.shape), axis=0)
+    carrier = signal.sosfilt(BAND, rng.standard_normal(envelope.shape), axis=0)
     carrier /= carrier.std(axis=0, keepdims=True)
     return amplitude_uv * envelope * carrier + noise_uv * rng.standard_normal(envelope.shape)

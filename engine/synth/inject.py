@@ -26,7 +26,7 @@ STEPS = {
     "stance": (0.3, 0.6, 1.0, 1.5), "knee_in": (0.05, 0.1, 0.15, 0.2, 0.3),
     "heel": (0.02, 0.04, 0.06, 0.08), "shrug": (0.02, 0.04, 0.06, 0.08),
 }
-UNITS = {"stance": 0.3, "knee_in": 0.05, "heel": 0.02, "shrug": 0.02, "tempo": 0.4, "emg_gain": 0.2,
+UNITS = {"stance": 0.1, "knee_in": 0.05, "heel": 0.02, "shrug": 0.02, "tempo": 0.4, "emg_gain": 0.2,
          "emg_delay": 0.1}
 
 
@@ -104,27 +104,30 @@ def _window(frames: int, start: int, stop: int, fps: float) -> np.ndarray:
 
 
 def recording(kg: KnowledgeGraph, action: str, rep: Rep, body: Proportions, gains: dict | None = None,
-              delays: dict | None = None) -> Recording:
-    """What the detectors see of a synthetic repetition (noise-free; the sEMG envelope taken directly)."""
+              delays: dict | None = None, envelope: np.ndarray | None = None) -> Recording:
+    """What the detectors see of a synthetic repetition (noise-free; the sEMG envelope taken directly,
+    or ``envelope`` when the change cannot have altered it)."""
     act = kg.action(action)
-    env = activation(act, rep, RATE_HZ, gains, delays) if act.emg_channels else None
+    env = envelope if envelope is not None or not act.emg_channels else activation(act, rep, gains, delays)
     channels = {(c.muscle, c.side.lower()): i
                 for i, c in enumerate(sorted(act.emg_channels, key=lambda c: c.index))}
     return Recording(positions=positions(rep.dofs, body), fps=rep.fps, envelope=env,
                      emg_rate=RATE_HZ if env is not None else None, channels=channels or None)
 
 
-def firing(kg: KnowledgeGraph, action: str, rep: Rep, rec: Recording) -> set[str]:
-    """Ids of the rules whose detectors fire on a repetition."""
+def firing(kg: KnowledgeGraph, action: str, rep: Rep, rec: Recording, rules: list[PenaltyRule] | None = None
+           ) -> set[str]:
+    """Ids of the rules (default: all of the action's) whose detectors fire on a repetition."""
     spans = key_step_spans(kg, action, rep.start, rep.turn, rep.end)
-    return {r.id for r in kg.rules_of(action) if evaluate(r, rec, spans[r.key_step]).present}
+    return {r.id for r in rules or kg.rules_of(action) if evaluate(r, rec, spans[r.key_step]).present}
 
 
 @cache
 def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
     tempo, body = Tempo(), Proportions()
     base = animate(kg.action(action), fps, tempo)
-    clean = firing(kg, action, base, recording(kg, action, base, body))
+    base_rec = recording(kg, action, base, body)
+    clean = firing(kg, action, base, base_rec)
     plan: dict[str, tuple[Knob | None, frozenset[str]]] = {}
     knobs = sorted(candidates(), key=lambda k: k.cost)
     for rule in kg.rules_of(action):
@@ -139,10 +142,11 @@ def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob |
             if is_emg != (rule.detector.muscle is not None):
                 continue
             rep, gains, delays = apply(kg, action, base, rule, knob, tempo)
-            fired = firing(kg, action, rep, recording(kg, action, rep, body, gains, delays)) - clean
-            if rule.id not in fired:
+            same_emg = not (knob.dof.startswith("emg") or knob.dof.startswith("tempo"))
+            rec = recording(kg, action, rep, body, gains, delays, base_rec.envelope if same_emg else None)
+            if not firing(kg, action, rep, rec, [rule]):
                 continue
-            extra = frozenset(fired - {rule.id})
+            extra = frozenset(firing(kg, action, rep, rec) - clean - {rule.id})
             key = (len(extra), knob.cost)
             if best is None or key < best[:2]:
                 best = (len(extra), knob.cost, knob, extra)

@@ -1,18 +1,17 @@
-"""The ``flexaqa`` command line: the same operations as the service, for a terminal or a script."""
+"""Knowledge-graph commands: ``sparql``, ``rules check``, ``kg stats``, ``kg export``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
 import pyoxigraph as ox
 
+from api.cli.common import ontology_root
 from kg import KGError, KnowledgeGraph
 from kg import queries as named_queries
 from kg.export import to_networkx
@@ -26,11 +25,6 @@ RESULT_FORMATS = {
     "csv": ox.QueryResultsFormat.CSV,
     "tsv": ox.QueryResultsFormat.TSV,
 }
-
-
-def ontology_root(args: argparse.Namespace) -> Path | None:
-    root = args.ontology or os.environ.get("FLEXAQA_ONTOLOGY")
-    return Path(root) if root else None
 
 
 def load_graph(args: argparse.Namespace) -> KnowledgeGraph:
@@ -149,17 +143,7 @@ def cmd_kg_export(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="flexaqa",
-        description="Knowledge-graph feedback for weight-training form: assess a repetition, query the "
-        "Fitness Knowledge Graph, check rule edits.",
-    )
-    parser.add_argument("--ontology", metavar="DIR", help="ontology folder (default: $FLEXAQA_ONTOLOGY or "
-                        "the one shipped with flexaqa)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sparql", help="run a SPARQL query over the FKG",
                        description="Run a SPARQL 1.1 query (text, a .rq file, or a shipped query's name). "
                        "Prefixes fkg:, rdfs:, rdf:, owl:, xsd: are predeclared.")
@@ -187,20 +171,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["graphml", "ttl", "nt"], default="ttl")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_kg_export)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s")
-    handler: Callable[[argparse.Namespace], int] = args.func
-    try:
-        return handler(args)
-    except KGError as exc:
-        print(f"flexaqa: invalid ontology\n{exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The ``flexaqa`` command line: the same operations as the service, for a terminal or a script."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from api.cli import assess, data, graph
+from clips.errors import ClipError
+from kg import KGError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flexaqa",
+        description="Knowledge-graph feedback for weight-training form: assess a repetition, query the "
+        "Fitness Knowledge Graph, check rule edits, make synthetic data.",
+    )
+    parser.add_argument("--ontology", metavar="DIR", help="ontology folder (default: $FLEXAQA_ONTOLOGY or "
+                        "the one shipped with flexaqa)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    assess.register(sub)
+    graph.register(sub)
+    data.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except KGError as exc:
+        print(f"flexaqa: invalid ontology\n{exc}", file=sys.stderr)
+    except ClipError as exc:
+        print(f"flexaqa: bad clip: {exc}", file=sys.stderr)
+    return 1

@@ -1,0 +1,65 @@
+"""Data commands: ``synth`` (a synthetic FLEX-layout dataset) and ``eval detectors``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from api.cli.common import ontology_root
+from engine.evaluation import detector_accuracy
+from engine.synth.generate import Options, generate
+from kg import KnowledgeGraph
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    kg = KnowledgeGraph.load(ontology_root(args))
+    actions = args.actions.split(",") if args.actions else None
+    for action in actions or []:
+        kg.action(action)
+    options = Options(per_action=args.per_action, seed=args.seed, error_rate=args.error_rate, views=args.views)
+    labels = generate(kg, Path(args.out), options, actions)
+    errors = sum(len(s["errors"]) for s in labels["samples"])
+    print(f"wrote {len(labels['samples'])} repetitions with {errors} injected errors to {args.out}")
+    return 0
+
+
+def cmd_eval_detectors(args: argparse.Namespace) -> int:
+    kg = KnowledgeGraph.load(ontology_root(args))
+    tallies = detector_accuracy(kg, Path(args.data))
+
+    def fmt(x: float | None) -> str:
+        return "   -" if x is None else f"{x:4.2f}"
+
+    print(f"{'error':7} {'label':48} {'TP':>4} {'FP':>4} {'FN':>4} {'prec':>5} {'recall':>6}")
+    total = [0, 0, 0]
+    for error_id in sorted(tallies):
+        t = tallies[error_id]
+        total = [total[0] + t.tp, total[1] + t.fp, total[2] + t.fn]
+        label = kg.error_types[error_id].label["en"][:48]
+        print(f"{error_id:7} {label:48} {t.tp:4} {t.fp:4} {t.fn:4} {fmt(t.precision):>5} {fmt(t.recall):>6}")
+    tp, fp, fn = total
+    print(f"{'all':56} {tp:4} {fp:4} {fn:4} {fmt(tp / (tp + fp) if tp + fp else None):>5} "
+          f"{fmt(tp / (tp + fn) if tp + fn else None):>6}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="write a synthetic dataset in the FLEX layout",
+                       description="Simulate repetitions of every action from its Turtle poses, inject errors "
+                       "through the Turtle detectors, and write skeletons, sEMG, optional views, splits and "
+                       "exact labels (labels.json). Deterministic per seed.")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--per-action", type=int, default=10, help="repetitions per action")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--actions", help="comma-separated action ids (default: all)")
+    p.add_argument("--error-rate", type=float, default=0.6, help="share of repetitions with injected errors")
+    p.add_argument("--views", type=int, default=0, choices=[0, 1, 2, 3], help="stick-figure video views")
+    p.set_defaults(func=cmd_synth)
+
+    ev = sub.add_parser("eval", help="measure detectors or models on labelled data").add_subparsers(
+        dest="eval_command", required=True, metavar="SUBCOMMAND")
+    p = ev.add_parser("detectors", help="precision and recall of the Turtle detectors per error type",
+                      description="Run every detector on a synthetic dataset (flexaqa synth) and count "
+                      "true/false positives against the injected errors.")
+    p.add_argument("data", help="a folder written by flexaqa synth")
+    p.set_defaults(func=cmd_eval_detectors)

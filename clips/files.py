@@ -1,0 +1,120 @@
+"""Open a clip from whatever file a user has: one entry point for the command line and the service.
+
+Supported: ``.npz`` clip bundles (skeleton on the internal joints, optional sEMG, written by
+:func:`save_bundle`), skeleton tables (``.csv``: MediaPipe-style ``<joint>_x`` columns, or a FLEX
+``skeleton_points.csv``), skeleton ``.json`` and ``.npy`` files, and sEMG beside them (``.csv``, ``.npy``,
+``.mat``). Every failure is a :class:`ClipError` that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from clips.clip import Clip
+from clips.emg import EMG
+from clips.errors import ClipError
+from clips.flex import read_skeleton_points
+from clips.layouts import JOINTS
+from clips.readers import (
+    read_emg_csv,
+    read_emg_mat,
+    read_emg_npy,
+    read_skeleton_csv,
+    read_skeleton_json,
+    read_skeleton_npy,
+)
+from clips.skeleton import Skeleton
+
+SKELETON_SUFFIXES = (".npz", ".csv", ".json", ".npy")
+EMG_SUFFIXES = (".csv", ".npy", ".mat")
+
+
+def save_bundle(path: str | Path, clip: Clip) -> None:
+    """Write a clip's action, skeleton and sEMG as one compressed ``.npz``."""
+    arrays: dict[str, np.ndarray] = {"action": np.array(clip.action)}
+    if clip.skeleton is not None:
+        arrays |= {"skeleton_positions": clip.skeleton.positions.astype(np.float32),
+                   "skeleton_fps": np.array(clip.skeleton.fps), "skeleton_layout": np.array(clip.skeleton.layout)}
+    if clip.emg is not None:
+        arrays |= {"emg_samples": clip.emg.samples.astype(np.float32),
+                   "emg_rate": np.array(clip.emg.sampling_rate),
+                   "emg_channels": np.array(list(clip.emg.channel_names))}
+    np.savez_compressed(path, **arrays)
+
+
+def load_bundle(path: str | Path, action: str | None = None) -> Clip:
+    """Read a clip written by :func:`save_bundle`; ``action`` overrides the stored one."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            doc = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: {exc}") from None
+    skeleton = emg = None
+    if "skeleton_positions" in doc:
+        skeleton = Skeleton(positions=doc["skeleton_positions"].astype(np.float64),
+                            fps=float(doc.get("skeleton_fps", np.nan)),
+                            layout=str(doc.get("skeleton_layout", "FLEX-21")))
+    if "emg_samples" in doc:
+        if "emg_rate" not in doc:
+            raise ClipError("emg.sampling_rate", f"missing in {path}")
+        channels = [str(c) for c in doc["emg_channels"]] if "emg_channels" in doc else None
+        emg = EMG(samples=doc["emg_samples"].astype(np.float64), sampling_rate=float(doc["emg_rate"]),
+                  channels=channels)
+    chosen = action or (str(doc["action"]) if "action" in doc else None)
+    if not chosen:
+        raise ClipError("clip.action", f"{path} names no action; give one (e.g. --action A16)")
+    return Clip(action=chosen, skeleton=skeleton, emg=emg)
+
+
+def load_skeleton(path: str | Path, layout: str = "MediaPipe-33", fps: float = 30.0) -> Skeleton:
+    """A skeleton from a ``.csv`` (named columns, or a FLEX ``skeleton_points.csv``), ``.json`` or ``.npy``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ClipError("skeleton.file", f"no such file: {path}")
+    if suffix == ".json":
+        return read_skeleton_json(path).skeleton
+    if suffix == ".npy":
+        return read_skeleton_npy(path, layout, fps).skeleton
+    if suffix == ".csv":
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            columns = handle.readline().count(",") + 1
+        if layout == "FLEX-21" or columns == 3 * len(JOINTS):
+            return read_skeleton_points(path, fps)
+        return read_skeleton_csv(path, fps, layout).skeleton
+    raise ClipError("skeleton.file", f"unsupported skeleton file {path.name}; use one of {SKELETON_SUFFIXES}")
+
+
+def load_emg(path: str | Path, sampling_rate: float | None = None) -> EMG:
+    """sEMG from a ``.csv``, ``.npy`` or ``.mat`` file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ClipError("emg.file", f"no such file: {path}")
+    if suffix == ".csv":
+        return read_emg_csv(path, sampling_rate)
+    if suffix == ".mat":
+        return read_emg_mat(path, sampling_rate=sampling_rate)
+    if suffix == ".npy":
+        if sampling_rate is None:
+            raise ClipError("emg.sampling_rate", "required for .npy sEMG (an .npy file does not store it)")
+        return read_emg_npy(path, sampling_rate)
+    raise ClipError("emg.file", f"unsupported sEMG file {path.name}; use one of {EMG_SUFFIXES}")
+
+
+def load_clip(path: str | Path, action: str | None = None, layout: str = "MediaPipe-33", fps: float = 30.0,
+              emg: str | Path | None = None, emg_rate: float | None = None) -> Clip:
+    """A clip from a bundle or a skeleton file, with optional sEMG from a second file."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        clip = load_bundle(path, action)
+    else:
+        if not action:
+            raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one (A01-A20)")
+        clip = Clip(action=action, skeleton=load_skeleton(path, layout, fps))
+    if emg is not None:
+        clip = Clip(action=clip.action, skeleton=clip.skeleton, emg=load_emg(emg, emg_rate), views=clip.views)
+    return clip

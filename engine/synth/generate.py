@@ -1,0 +1,156 @@
+"""Write a synthetic dataset in the FLEX release layout, with exact labels.
+
+Every sample is one repetition of one action by a simulated subject (limb lengths, tempo and posture
+vary), with the action's sEMG montage at 2000 Hz and optional stick-figure views. Some repetitions
+carry one or two injected errors drawn from the action's rules; ``labels.json`` lists them with their
+key step and time span, the key-step boundaries and the score ``S`` the penalty function gives.
+Deterministic per seed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from clips.clip import Clip
+from clips.emg import EMG
+from clips.flex import EMG_RATE_HZ, FPS, action_number, write_sample, write_split
+from clips.skeleton import Skeleton
+from clips.video import Video
+from engine.scoring import Observation, repetition_score
+from engine.synth.body import DOFS, SIDED, Proportions, positions
+from engine.synth.emg import activation, raw_emg
+from engine.synth.inject import Knob, apply, plan_for
+from engine.synth.motion import Rep, Tempo, animate
+from engine.synth.render import render_side_view
+from engine.timeline import key_step_spans
+from kg import KnowledgeGraph
+
+log = logging.getLogger(__name__)
+
+LABELS_FILE = "labels.json"
+MARGIN = 1.3
+"""Injected changes are this much larger than the smallest that fires the detector on the canonical
+body, so that subject variation does not hide them."""
+
+
+@dataclass(frozen=True)
+class Options:
+    per_action: int = 10
+    seed: int = 0
+    error_rate: float = 0.6
+    views: int = 0
+    noise_m: float = 0.004
+    test_fraction: float = 0.2
+
+
+def generate(kg: KnowledgeGraph, out: Path, options: Options, actions: list[str] | None = None) -> dict:
+    """Write the dataset under ``out`` and return its labels (also written to ``labels.json``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = actions or sorted(kg.actions)
+    labels: dict = {"kg_version": kg.version, "fps": FPS, "emg_rate": EMG_RATE_HZ, "seed": options.seed,
+                    "samples": []}
+    rows: dict[str, list] = {"train": [], "test": []}
+    jobs = [(a, i) for a in chosen for i in range(1, options.per_action + 1)]
+    for action, index in tqdm(jobs, desc="synth", unit="rep", disable=None):
+        sample = _sample(kg, action, index, options, out)
+        labels["samples"].append(sample)
+        split = "test" if (index - 1) % round(1 / options.test_fraction) == 0 else "train"
+        rows[split].append((action_number(action), index, sample["score"]))
+    for split, split_rows in rows.items():
+        write_split(out, split, split_rows)
+    (out / LABELS_FILE).write_text(json.dumps(labels, indent=1), encoding="utf-8")
+    log.info("wrote %d samples to %s", len(labels["samples"]), out)
+    return labels
+
+
+@dataclass(frozen=True)
+class SimulatedRep:
+    """One simulated repetition: 3D joints, raw sEMG (or None), its timeline and what was injected."""
+
+    positions: np.ndarray
+    emg: np.ndarray | None
+    rep: Rep
+    injected: list[str]
+
+
+def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: list[str] | None = None,
+             error_rate: float = 0.6, noise_m: float = 0.004) -> SimulatedRep:
+    """One repetition by a random subject; ``errors`` (rule ids) are injected, or drawn at random."""
+    act = kg.action(action)
+    body = Proportions().scaled(rng, height_scale=rng.uniform(0.9, 1.1))
+    tempo = Tempo().scaled(rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25))
+    jitter = {d: float(rng.normal(0, 2.0)) for d in DOFS if d.split("_")[-1] in SIDED or d == "trunk"}
+    rep = animate(act, FPS, tempo, jitter)
+    plan = {rule: knob for rule, (knob, _) in plan_for(kg, action, FPS).items() if knob is not None}
+    if errors is None:
+        errors = []
+        if plan and rng.random() < error_rate:
+            count = min(len(plan), 1 + int(rng.random() < 0.3))
+            errors = sorted(rng.choice(sorted(plan), size=count, replace=False).tolist())
+    missing = [r for r in errors if r not in plan]
+    if missing:
+        raise ValueError(f"cannot inject {missing}: no detector, or no body change shows them")
+    gains: dict = {}
+    delays: dict = {}
+    for rule_id in sorted(errors, key=lambda r: not plan[r].dof.startswith("tempo")):  # tempo re-times
+        knob: Knob = plan[rule_id].scaled(MARGIN)
+        rep, more_gains, more_delays = apply(kg, action, rep, kg.rules[rule_id], knob, tempo)
+        gains.update(more_gains)
+        delays.update(more_delays)
+    xyz = positions(rep.dofs, body)
+    xyz = xyz + rng.normal(0, noise_m, xyz.shape)
+    emg = raw_emg(activation(act, rep, gains, delays), rng) if act.emg_channels else None
+    return SimulatedRep(xyz, emg, rep, list(errors))
+
+
+def synthetic_set(kg: KnowledgeGraph, action: str, errors_per_rep: list[list[str]], seed: int = 0) -> Clip:
+    """A whole set as one clip: the repetitions of one subject back to back, with the given errors."""
+    reps = [simulate(kg, action, np.random.default_rng([seed, action_number(action), i]), errs)
+            for i, errs in enumerate(errors_per_rep)]
+    skeleton = Skeleton(positions=np.concatenate([r.positions for r in reps]), fps=FPS)
+    emg = None
+    if reps[0].emg is not None:
+        emg = EMG(samples=np.concatenate([r.emg for r in reps]), sampling_rate=EMG_RATE_HZ,
+                  channels=_channel_names(kg, action))
+    return Clip(action=action, skeleton=skeleton, emg=emg)
+
+
+def _channel_names(kg: KnowledgeGraph, action: str) -> list[str]:
+    return [f"{c.muscle}_{c.side.lower()}" for c in sorted(kg.action(action).emg_channels, key=lambda c: c.index)]
+
+
+def _sample(kg: KnowledgeGraph, action: str, index: int, options: Options, out: Path) -> dict:
+    rng = np.random.default_rng([options.seed, action_number(action), index])
+    sim = simulate(kg, action, rng, error_rate=options.error_rate, noise_m=options.noise_m)
+    skeleton = Skeleton(positions=sim.positions, fps=FPS)
+    emg = None
+    if sim.emg is not None:
+        emg = EMG(samples=sim.emg, sampling_rate=EMG_RATE_HZ, channels=_channel_names(kg, action))
+    views = tuple(Video(frames=render_side_view(sim.positions, view_angle=angle), fps=FPS)
+                  for angle in (0.0, 35.0, -35.0)[: options.views])
+    write_sample(out, index, Clip(action=action, skeleton=skeleton, emg=emg, views=views))
+    rep = sim.rep
+    spans = key_step_spans(kg, action, rep.start, rep.turn, rep.end)
+    weights = {r.id: r.weight for r in kg.rules_of(action)}
+    score = repetition_score(kg.w_max(action), [Observation(w, float(r in sim.injected)) for r, w in weights.items()])
+    return {
+        "action": action, "index": index, "frames": skeleton.frames,
+        "repetition": {"start": rep.start, "turn": rep.turn, "end": rep.end},
+        "key_steps": {k: [s.start / FPS, s.stop / FPS] for k, s in spans.items()},
+        "errors": [{"rule": r, "error_type": kg.rules[r].error_type, "key_step": kg.rules[r].key_step,
+                    "time_span": [spans[kg.rules[r].key_step].start / FPS, spans[kg.rules[r].key_step].stop / FPS]}
+                   for r in sim.injected],
+        "score": round(score.expected, 4),
+    }
+
+
+def read_labels(root: Path) -> dict:
+    """The labels a synthetic dataset was written with."""
+    return json.loads((Path(root) / LABELS_FILE).read_text(encoding="utf-8"))
