@@ -1,6 +1,7 @@
 """Open a clip from whatever file a user has: one entry point for the command line and the service.
 
-Supported: ``.npz`` clip bundles (skeleton on the internal joints, optional sEMG, written by
+Supported: video (``.mp4`` and other containers PyAV reads; the skeleton comes from the optional pose
+extra), ``.npz`` clip bundles (skeleton on the internal joints, optional sEMG, written by
 :func:`save_bundle`), skeleton tables (``.csv``: MediaPipe-style ``<joint>_x`` columns, or a FLEX
 ``skeleton_points.csv``), skeleton ``.json`` and ``.npy`` files, and sEMG beside them (``.csv``, ``.npy``,
 ``.mat``). Every failure is a :class:`ClipError` that names the file and the problem.
@@ -18,6 +19,7 @@ from clips.emg import EMG
 from clips.errors import ClipError
 from clips.flex import read_skeleton_points
 from clips.layouts import JOINTS
+from clips.pose import estimate_pose
 from clips.readers import (
     read_emg_csv,
     read_emg_mat,
@@ -27,8 +29,12 @@ from clips.readers import (
     read_skeleton_npy,
 )
 from clips.skeleton import Skeleton
+from clips.video import probe_video, read_video
 
 SKELETON_SUFFIXES = (".npz", ".csv", ".json", ".npy")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv")
+POSE_LONG_SIDE = 480
+"""Frames are decoded at most this large for pose estimation (MediaPipe works at 256 px internally)."""
 EMG_SUFFIXES = (".csv", ".npy", ".mat")
 
 
@@ -111,6 +117,13 @@ def load_clip(path: str | Path, action: str | None = None, layout: str = "MediaP
     path = Path(path)
     if path.suffix.lower() == ".npz":
         clip = load_bundle(path, action)
+    elif path.suffix.lower() in VIDEO_SUFFIXES:
+        if not action:
+            raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one (A01-A20)")
+        info = probe_video(path)
+        scale = min(1.0, POSE_LONG_SIDE / max(info.width, info.height))
+        video = read_video(path, size=(round(info.width * scale), round(info.height * scale)))
+        clip = Clip(action=action, skeleton=estimate_pose(video))
     else:
         if not action:
             raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one (A01-A20)")
