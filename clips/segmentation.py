@@ -71,8 +71,9 @@ def motion_signal(skeleton: Skeleton) -> np.ndarray:
     traj -= traj.mean(axis=0)
     if not np.abs(traj).max() > 0:
         return np.zeros(skeleton.frames)
-    _, _, vt = np.linalg.svd(traj, full_matrices=False)
-    loading = vt[0] if vt[0].sum() >= 0 else -vt[0]
+    _, vectors = np.linalg.eigh(traj.T @ traj)  # the joints' small covariance, not a T x J SVD
+    first = vectors[:, -1]
+    loading = first if first.sum() >= 0 else -first
     return traj @ loading
 
 

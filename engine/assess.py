@@ -37,13 +37,24 @@ def recording_of(kg: KnowledgeGraph, clip: Clip) -> Recording:
         montage = kg.action(clip.action).emg_channels
         need = max((c.index for c in montage), default=0)
         if clip.emg.samples.shape[1] >= need > 0:
-            processed = normalise(envelope(preprocess(clip.emg, mains_hz=None)))
-            env, rate = processed.samples, clip.emg.sampling_rate
+            raw = envelope(preprocess(clip.emg, mains_hz=None))
             channels = {(c.muscle, c.side.lower()): c.index - 1 for c in montage}
+            env, rate = normalise(raw, mvc=_pair_peaks(raw.samples, channels)).samples, clip.emg.sampling_rate
         fps = fps or clip.emg.sampling_rate
     if fps is None:
         raise ClipError("clip", "a skeleton or an sEMG recording is needed to assess form (video needs the pose extra)")
     return Recording(positions=positions, fps=fps, envelope=env, emg_rate=rate, channels=channels)
+
+
+def _pair_peaks(envelope: np.ndarray, channels: dict[tuple[str, str], int]) -> np.ndarray:
+    """Per channel, the peak of its muscle's pair: both sides share one reference, so a left/right
+    difference survives normalisation (each channel's own peak would erase it)."""
+    peaks = envelope.max(axis=0)
+    shared = peaks.copy()
+    for (muscle, _), column in channels.items():
+        pair = [c for (m, _), c in channels.items() if m == muscle]
+        shared[column] = peaks[pair].max()
+    return np.where(shared > 0, shared, 1.0)
 
 
 def repetitions_of(kg: KnowledgeGraph, clip: Clip) -> list[Repetition]:

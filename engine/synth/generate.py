@@ -72,7 +72,8 @@ def generate(kg: KnowledgeGraph, out: Path, options: Options, actions: list[str]
 
 @dataclass(frozen=True)
 class SimulatedRep:
-    """One simulated repetition: 3D joints, raw sEMG (or None), its timeline and what was injected."""
+    """One simulated repetition: 3D joints, raw sEMG (or None), its timeline and its errors: those injected
+    and any other rule the same body change also breaks (on the canonical body)."""
 
     positions: np.ndarray
     emg: np.ndarray | None
@@ -88,7 +89,8 @@ def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: 
     tempo = Tempo().scaled(rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25))
     jitter = {d: float(rng.normal(0, 2.0)) for d in DOFS if d.split("_")[-1] in SIDED or d == "trunk"}
     rep = animate(act, FPS, tempo, jitter)
-    plan = {rule: knob for rule, (knob, _) in plan_for(kg, action, FPS).items() if knob is not None}
+    planned = plan_for(kg, action, FPS)
+    plan = {rule: knob for rule, (knob, _) in planned.items() if knob is not None}
     if errors is None:
         errors = []
         if plan and rng.random() < error_rate:
@@ -107,7 +109,8 @@ def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: 
     xyz = positions(rep.dofs, body)
     xyz = xyz + rng.normal(0, noise_m, xyz.shape)
     emg = raw_emg(activation(act, rep, gains, delays), rng) if act.emg_channels else None
-    return SimulatedRep(xyz, emg, rep, list(errors))
+    also = {extra for rule in errors for extra in planned[rule][1]}  # faults the same change also shows
+    return SimulatedRep(xyz, emg, rep, sorted(set(errors) | also))
 
 
 def synthetic_set(kg: KnowledgeGraph, action: str, errors_per_rep: list[list[str]], seed: int = 0) -> Clip:

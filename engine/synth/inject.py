@@ -21,6 +21,9 @@ from engine.timeline import key_step_spans
 from kg import KnowledgeGraph, PenaltyRule
 
 RAMP_S = 0.15
+TURN_HOLD_S = 0.35
+"""A change in a key step that meets the turning point lasts this long past it: a squat that stays shallow
+stays shallow through the bottom, not just until the planned turn."""
 ANGLES = (5, 10, 15, 20, 30, 40, 50, 60, 75)
 STEPS = {
     "stance": (0.3, 0.6, 1.0, 1.5), "knee_in": (0.05, 0.1, 0.15, 0.2, 0.3),
@@ -85,7 +88,10 @@ def apply(kg: KnowledgeGraph, action: str, rep: Rep, rule: PenaltyRule, knob: Kn
         delays[muscle] = knob.amount
         return rep, gains, delays
     span = key_step_spans(kg, action, rep.start, rep.turn, rep.end)[rule.key_step]
-    window = _window(len(rep.dofs["trunk"]), span.start, span.stop, rep.fps)
+    pad = round((tempo.pause / 2 + TURN_HOLD_S) * rep.fps)  # a step that meets the turn holds through it
+    start = span.start - pad if span.start == rep.turn else span.start
+    stop = span.stop + pad if span.stop == rep.turn else span.stop
+    window = _window(len(rep.dofs["trunk"]), start, stop, rep.fps)
     targets = [f"{s}_{knob.dof[5:]}" for s in "lr"] if knob.dof.startswith("both_") else [knob.dof]
     dofs = dict(rep.dofs)
     for d in targets:

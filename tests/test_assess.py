@@ -1,0 +1,141 @@
+"""Assessing clips: the score follows the Turtle weights, errors trace back to rules, coaching reads well."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clips.files import load_clip, save_bundle
+from engine.assess import assess
+from engine.synth.generate import synthetic_set
+from engine.synth.inject import plan_for
+from kg import KnowledgeGraph
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "back_squat_set.npz"
+
+
+def flexaqa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def injectable(kg: KnowledgeGraph, action: str) -> list[str]:
+    return sorted(rule for rule, (knob, extra) in plan_for(kg, action, 30.0).items() if knob and not extra)
+
+
+def heaviest_injectable(kg: KnowledgeGraph, action: str) -> str:
+    return max(injectable(kg, action), key=lambda r: (kg.rules[r].weight, r))
+
+
+def test_a_clean_set_scores_100_and_is_praised(kg: KnowledgeGraph) -> None:
+    report = assess(kg, synthetic_set(kg, "A16", [[], [], []], seed=3))
+    assert len(report.repetitions) == 3
+    assert report.score == 100.0 and not report.coaching
+    assert report.summary.startswith(kg.message("MsgClean", "en"))
+
+
+def test_an_injected_error_is_found_in_its_key_step_and_traced_to_its_rule(kg: KnowledgeGraph) -> None:
+    rule = kg.rules[heaviest_injectable(kg, "A16")]
+    report = assess(kg, synthetic_set(kg, "A16", [[], [rule.id], []], seed=4))
+    found = [e for e in report.repetitions[1].errors if e.rule == rule.id]
+    assert found, f"{rule.id} not found in rep 2"
+    err = found[0]
+    assert (err.key_step, err.error_type, err.weight) == (rule.key_step, rule.error_type, rule.weight)
+    assert err.rule_source == str(rule.source) and re.fullmatch(r"actions/A16_.*\.ttl:\d+", err.rule_source)
+    start, stop = report.repetitions[1].time_span
+    assert start <= err.time_span[0] <= err.time_span[1] <= stop
+    assert report.repetitions[1].score == pytest.approx(100 * (1 - rule.weight / kg.w_max("A16")), abs=0.01)
+    assert all(not rep.errors for i, rep in enumerate(report.repetitions) if i != 1)
+
+
+def test_coaching_merges_repetitions_and_ranks_by_points_lost(kg: KnowledgeGraph) -> None:
+    rule = heaviest_injectable(kg, "A16")
+    report = assess(kg, synthetic_set(kg, "A16", [[], [rule], [rule], [rule]], seed=5))
+    cue = next(c for c in report.coaching if c.error_type == kg.rules[rule].error_type)
+    assert cue.repetitions == [2, 3, 4]
+    assert cue.text.startswith("Reps 2-4: ")
+    lost = [c.points_lost for c in report.coaching]
+    assert lost == sorted(lost, reverse=True)
+
+
+def test_coaching_is_given_in_the_language_asked(kg: KnowledgeGraph) -> None:
+    rule = kg.rules[heaviest_injectable(kg, "A16")]
+    report = assess(kg, synthetic_set(kg, "A16", [[rule.id]], seed=6), lang="zh", explain=True)
+    cue = report.coaching[0]
+    assert cue.cue == kg.error_types[rule.error_type].feedback.cue["zh"]
+    assert cue.explanation == kg.error_types[rule.error_type].feedback.explanation["zh"]
+
+
+def test_score_follows_a_weight_edited_in_turtle(kg: KnowledgeGraph, ontology_copy: Path, tmp_path: Path) -> None:
+    rule = kg.rules[heaviest_injectable(kg, "A16")]
+    clip = synthetic_set(kg, "A16", [[rule.id]], seed=8)
+    before = assess(kg, clip).score
+    error = kg.error_types[rule.error_type]
+    new_weight = error.min_weight if rule.weight != error.min_weight else error.max_weight
+    path = ontology_copy / rule.source.file
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"fkg:{rule.id} a fkg:PenaltyRule")
+    path.write_text(text[:start] + re.sub(r"fkg:weight [\d.]+", f"fkg:weight {new_weight}", text[start:], count=1),
+                    encoding="utf-8")
+    edited = KnowledgeGraph.load(ontology_copy)
+    w_max = kg.w_max("A16") - rule.weight + new_weight
+    after = assess(edited, clip).score
+    assert after == pytest.approx(100 * (1 - new_weight / w_max), abs=0.01)
+    assert before == pytest.approx(100 * (1 - rule.weight / kg.w_max("A16")), abs=0.01)
+
+
+def test_a_new_error_type_in_turtle_reaches_the_assessment(ontology_copy: Path, tmp_path: Path) -> None:
+    (ontology_copy / "actions" / "A16_extra_rules.ttl").write_text('''
+@prefix fkg:  <https://w3id.org/flexaqa/fkg#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+
+fkg:ET900 a fkg:ErrorType ; rdfs:label "Chest drops at the bottom"@en , "底部塌胸"@zh ;
+    fkg:severityClass fkg:CoreStability ; fkg:feedback fkg:FB900 .
+fkg:FB900 a fkg:Feedback ;
+    fkg:cue "Proud chest all the way down."@en , "下蹲全程挺胸。"@zh ;
+    fkg:explanation "Test explanation."@en , "测试说明。"@zh .
+fkg:A16_AK46_ET900 a fkg:PenaltyRule ; fkg:action fkg:A16 ; fkg:keyStep fkg:AK46 ; fkg:errorType fkg:ET900 ;
+    fkg:weight 8 ; fkg:detector [ fkg:feature fkg:SegmentInclination ; fkg:joints "pelvis thorax" ;
+        fkg:comparator fkg:GreaterThan ; fkg:threshold 1 ; fkg:minDuration 0.1 ] .
+''', encoding="utf-8")
+    out = flexaqa("--ontology", str(ontology_copy), "assess", str(EXAMPLE))
+    assert out.returncode == 0, out.stderr
+    assert "Proud chest all the way down." in out.stdout
+    assert "actions/A16_extra_rules.ttl:" in out.stdout
+
+
+def test_cli_assesses_the_bundled_example_with_score_and_coaching() -> None:
+    out = flexaqa("assess")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"Score \d+\.\d / 100", out.stdout)
+    assert "Coaching, heaviest first:" in out.stdout and "rep 1:" in out.stdout
+
+
+def test_cli_json_output_is_the_report_contract() -> None:
+    from engine.report import Assessment
+
+    out = flexaqa("assess", "--format", "json", "--lang", "zh")
+    report = Assessment.model_validate_json(out.stdout)
+    assert report.lang == "zh" and report.repetitions
+
+
+def test_cli_rejects_a_broken_clip_with_the_field_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "clip.npz"
+    bad.write_bytes(b"not a zip")
+    out = flexaqa("assess", str(bad))
+    assert out.returncode == 1 and "clip.file" in out.stderr and "Traceback" not in out.stderr
+    nan = tmp_path / "nan.csv"
+    nan.write_text("nose_x,nose_y\n1,inf\n2,3\n", encoding="utf-8")
+    out = flexaqa("assess", str(nan), "--action", "A01")
+    assert out.returncode == 1 and "skeleton" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bundle_round_trip(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    clip = synthetic_set(kg, "A01", [[]], seed=9)
+    save_bundle(tmp_path / "c.npz", clip)
+    back = load_clip(tmp_path / "c.npz")
+    assert back.action == "A01" and back.skeleton.frames == clip.skeleton.frames
+    assert back.emg.channel_names == clip.emg.channel_names
