@@ -1,21 +1,28 @@
-"""``flexaqa assess``: score a clip and print the coaching, as text or JSON."""
+"""``flexaqa assess``: score a clip and print the coaching, as text or JSON.
+
+The engine is imported when the command runs, so other commands start without scipy and friends.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.cli.common import ontology_root
-from clips.files import load_clip
-from engine.assess import assess
-from engine.report import Assessment
 from kg import KnowledgeGraph
+
+if TYPE_CHECKING:
+    from engine.report import Assessment
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "back_squat_set.npz"
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
+    from clips.files import load_clip
+    from engine.assess import assess
+
     kg = KnowledgeGraph.load(ontology_root(args))
     clip = load_clip(args.clip, action=args.action, layout=args.layout, fps=args.fps, emg=args.emg,
                      emg_rate=args.emg_rate)

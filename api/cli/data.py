@@ -1,4 +1,7 @@
-"""Data commands: ``synth`` (a synthetic FLEX-layout dataset) and ``eval detectors``."""
+"""Data commands: ``synth`` (a synthetic FLEX-layout dataset) and ``eval detectors``.
+
+The engine is imported when a command runs, so other commands start without it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,12 @@ import argparse
 from pathlib import Path
 
 from api.cli.common import ontology_root
-from engine.evaluation import detector_accuracy
-from engine.synth.generate import Options, generate
 from kg import KnowledgeGraph
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    from engine.synth.generate import Options, generate
+
     kg = KnowledgeGraph.load(ontology_root(args))
     actions = args.actions.split(",") if args.actions else None
     for action in actions or []:
@@ -24,6 +27,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_detectors(args: argparse.Namespace) -> int:
+    from engine.evaluation import detector_accuracy
+
     kg = KnowledgeGraph.load(ontology_root(args))
     tallies = detector_accuracy(kg, Path(args.data))
 
