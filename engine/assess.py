@@ -25,12 +25,17 @@ from engine.scoring import Observation, Score, repetition_score, set_score
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
 
+MIN_CONFIDENCE = 0.5
+"""Keypoints a pose estimator is less sure of than this count as missing (short gaps are bridged), so a
+detector reads the side it can see instead of the hidden arm behind the body."""
+
 
 def recording_of(kg: KnowledgeGraph, clip: Clip) -> Recording:
     """What the features read: the gap-filled skeleton and the sEMG envelope mapped onto the montage."""
     positions, fps = None, None
     if clip.skeleton is not None:
-        filled, _ = fill_gaps(clip.skeleton, max_gap=max(2, int(0.2 * clip.skeleton.fps)))
+        filled, _ = fill_gaps(clip.skeleton, max_gap=max(2, int(0.2 * clip.skeleton.fps)),
+                              min_confidence=MIN_CONFIDENCE)
         positions, fps = filled.positions, filled.fps
     env, rate, channels = None, None, None
     if clip.emg is not None:
