@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from timing import median_ms  # bench/timing.py, beside this script
 
 from clips.clip import Clip
 from clips.emg import EMG, envelope, median_frequency, preprocess
@@ -25,15 +23,6 @@ from clips.video import Video, probe_video, read_video, write_video
 
 REAL_VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "squat_gym_side.mp4"
 FRAMES, EMG_RATE, EMG_CHANNELS = 103, 2000.0, 16
-
-
-def _median_ms(work: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def _one_rep(root: Path) -> None:
@@ -75,7 +64,7 @@ def _synthetic_video(frames: int = 300) -> Video:
 
 def _decode_fps(source: bytes | Path, repeat: int) -> tuple[int, float]:
     count = probe_video(source).frame_count
-    ms = _median_ms(lambda: read_video(source), repeat)
+    ms = median_ms(lambda: read_video(source), repeat)
     return count, count / (ms / 1000)
 
 
@@ -105,7 +94,7 @@ def main() -> None:
             ),
         ]
         for name, work in steps:
-            rows.append((name, f"{_median_ms(work, args.repeat):.2f} ms", "median"))
+            rows.append((name, f"{median_ms(work, args.repeat):.2f} ms", "median"))
 
     buffer = io.BytesIO()
     write_video(buffer, _synthetic_video())

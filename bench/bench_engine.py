@@ -6,8 +6,8 @@ Run: python bench/bench_engine.py [--repeat N]. Prints a table of medians measur
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+
+from timing import median_ms  # bench/timing.py, beside this script
 
 from engine.assess import assess, recording_of, repetitions_of
 from engine.detectors import evaluate
@@ -15,16 +15,6 @@ from engine.scoring import Observation, repetition_score
 from engine.synth.generate import synthetic_set
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

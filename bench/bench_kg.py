@@ -9,9 +9,9 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 
 import rdflib
+from timing import median_ms  # bench/timing.py, beside this script
 
 from kg import KnowledgeGraph
 from kg import queries as named
@@ -34,16 +34,6 @@ CASES = {
     "error_feedback": {"error": "ET001", "lang": "en"},
     "max_penalty_per_action": {},
 }
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
