@@ -62,3 +62,11 @@ def test_generation_is_deterministic_per_seed(tmp_path: Path, kg: KnowledgeGraph
     a = np.loadtxt(tmp_path / "Skeleton" / "A01" / "003" / "skeleton_points.csv", delimiter=",", skiprows=1)
     b = np.loadtxt(dataset / "Skeleton" / "A01" / "003" / "skeleton_points.csv", delimiter=",", skiprows=1)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("action", [f"A{i:02d}" for i in range(1, 21)])
+def test_a_clean_synthetic_repetition_fires_no_detector(kg: KnowledgeGraph, action: str) -> None:
+    """The Turtle poses and the Turtle thresholds agree: correct form is not penalised."""
+    from engine.synth.inject import clean_firing
+
+    assert clean_firing(kg, action, 30.0) == set()
