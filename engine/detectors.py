@@ -12,9 +12,10 @@ from typing import Literal
 
 import numpy as np
 
+from clips.layouts import JOINT_INDEX
 from engine.features import FEATURES, SIDES, Abstain, Feature, Recording, leading_side
 from engine.timeline import Span
-from kg import Detector, PenaltyRule
+from kg import Detector, KnowledgeGraph, PenaltyRule, ShapeViolation
 
 Status = Literal["present", "absent", "abstained"]
 SIDED = {"shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot"}
@@ -85,6 +86,28 @@ def measure(detector: Detector, feature: Feature, rec: Recording, window: slice
     if not per_side:
         raise Abstain(reason)
     return list(per_side.items())
+
+
+def check_detectors(kg: KnowledgeGraph) -> list[ShapeViolation]:
+    """What SHACL cannot see in a detector: a feature the engine lacks, a joint name the skeleton lacks,
+    an sEMG muscle outside the action's montage. Pass to ``KnowledgeGraph.load(checks=...)``."""
+    problems = []
+    for rule in kg.rules.values():
+        detector = rule.detector
+        if detector is None:
+            continue
+        where = (f"{rule.id}/detector", rule.source.file, rule.source.line)
+        if detector.feature not in FEATURES:
+            problems.append((*where, "feature", f"feature {detector.feature} has no implementation in the engine"))
+        unknown = [j for j in detector.joints if j not in JOINT_INDEX and f"left_{j}" not in JOINT_INDEX]
+        if unknown:
+            names = sorted({j.removeprefix("left_").removeprefix("right_") for j in JOINT_INDEX})
+            problems.append((*where, "joints", f"unknown joint(s) {', '.join(unknown)}; known: {', '.join(names)}"))
+        montage = {c.muscle for c in kg.action(rule.action).emg_channels}
+        if detector.muscle is not None and detector.muscle not in montage:
+            problems.append((*where, "emgMuscle", f"{detector.muscle} has no sEMG channel in {rule.action}'s montage"))
+    return [ShapeViolation(focus=f, path=p, message=m, severity="Violation", file=file, line=line)
+            for f, file, line, p, m in problems]
 
 
 def _usable(rule: PenaltyRule, rec: Recording) -> tuple[Detector, Feature]:

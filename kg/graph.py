@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kg import queries
 from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
-from kg.errors import ShapeViolationError
+from kg.errors import ShapeViolation, ShapeViolationError
 from kg.loader import ParsedOntology, parse_ontology
 from kg.namespace import FKG, iri, local_name
 from kg.validation import check_shapes, to_rdflib
@@ -29,6 +29,7 @@ PREFIXES = {
 
 Binding = str | float | int | None
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+Check = Callable[["KnowledgeGraph"], list[ShapeViolation]]
 _WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
 
 
@@ -72,11 +73,14 @@ class KnowledgeGraph:
         self.messages = {m: t.get("text", {}) for m, t in self._labels(queries.text("_messages")).items()}
 
     @classmethod
-    def load(cls, root: Path | None = None, overrides: Mapping[str, str] | None = None) -> KnowledgeGraph:
+    def load(cls, root: Path | None = None, overrides: Mapping[str, str] | None = None,
+             checks: Sequence[Check] = ()) -> KnowledgeGraph:
         """Parse and validate every Turtle file under ``root`` (default: the shipped ontology).
 
         ``overrides`` maps a path relative to ``root`` to new file text, so an edit can be checked
-        against the rest of the graph before it is written. Raises :class:`TurtleSyntaxError` or
+        against the rest of the graph before it is written. ``checks`` are further validations by the
+        layers above (the engine checks that detectors name joints and features it knows); their
+        findings are rejected like SHACL violations. Raises :class:`TurtleSyntaxError` or
         :class:`ShapeViolationError`.
         """
         start = time.perf_counter()
@@ -91,6 +95,9 @@ class KnowledgeGraph:
         if errors:
             raise ShapeViolationError(errors)
         graph = cls(root, parsed, store, time.perf_counter() - start)
+        problems = [v for check in checks for v in check(graph)]
+        if problems:
+            raise ShapeViolationError(problems)
         log.info("loaded FKG %s from %s: %d triples in %.0f ms", graph.version, root,
                  graph.triple_count, graph.load_seconds * 1000)
         return graph

@@ -6,10 +6,10 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kg.graph import KnowledgeGraph
+from kg.graph import Check, KnowledgeGraph
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,10 @@ class LiveGraph:
     broken edit raises (with file, line and SHACL messages) while the rules in force stay in force.
     """
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, checks: Sequence[Check] = ()) -> None:
         self._lock = threading.Lock()
-        self._current = KnowledgeGraph.load(root)
+        self._checks = tuple(checks)
+        self._current = KnowledgeGraph.load(root, checks=self._checks)
         self.root = self._current.root
 
     @property
@@ -32,7 +33,7 @@ class LiveGraph:
 
     def check(self, overrides: Mapping[str, str] | None = None) -> KnowledgeGraph:
         """Build the graph the files would give (with ``overrides`` applied) without putting it in force."""
-        return KnowledgeGraph.load(self.root, overrides)
+        return KnowledgeGraph.load(self.root, overrides, self._checks)
 
     def reload(self) -> KnowledgeGraph:
         """Load the files on disk again and put them in force; on any error keep the old graph and raise."""

@@ -72,3 +72,13 @@ def test_kg_export_turtle_round_trips(tmp_path: Path) -> None:
                          capture_output=True, timeout=120)
     triples = list(ox.parse(out.stdout, format=ox.RdfFormat.TURTLE))
     assert len(triples) > 1000
+
+
+def test_rules_check_rejects_a_detector_on_an_unknown_joint(ontology_copy: Path) -> None:
+    target = next((ontology_copy / "actions").glob("A16_*.ttl"))
+    text = target.read_text(encoding="utf-8")
+    assert '"knee ankle"' in text
+    target.write_text(text.replace('"knee ankle"', '"knee ankel"', 1), encoding="utf-8")
+    out = flexaqa("--ontology", str(ontology_copy), "rules", "check", str(target))
+    assert out.returncode == 1
+    assert f"actions/{target.name}:" in out.stderr and "unknown joint(s) ankel" in out.stderr

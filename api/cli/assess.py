@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.cli.common import ontology_root
-from kg import KnowledgeGraph
+from api.cli.common import load_graph
 
 if TYPE_CHECKING:
     from engine.report import Assessment
@@ -23,7 +22,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from clips.files import load_clip
     from engine.assess import assess
 
-    kg = KnowledgeGraph.load(ontology_root(args))
+    kg = load_graph(args)
     clip = load_clip(args.clip, action=args.action, layout=args.layout, fps=args.fps, emg=args.emg,
                      emg_rate=args.emg_rate)
     report = assess(kg, clip, lang=args.lang, explain=args.explain)

@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from api.cli.common import ontology_root
-from kg import KnowledgeGraph
+from api.cli.common import load_graph
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from engine.synth.generate import Options, generate
 
-    kg = KnowledgeGraph.load(ontology_root(args))
+    kg = load_graph(args)
     actions = args.actions.split(",") if args.actions else None
     for action in actions or []:
         kg.action(action)
@@ -29,7 +28,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_eval_detectors(args: argparse.Namespace) -> int:
     from engine.evaluation import detector_accuracy
 
-    kg = KnowledgeGraph.load(ontology_root(args))
+    kg = load_graph(args)
     tallies = detector_accuracy(kg, Path(args.data))
 
     def fmt(x: float | None) -> str:

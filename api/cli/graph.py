@@ -11,7 +11,7 @@ from pathlib import Path
 import networkx as nx
 import pyoxigraph as ox
 
-from api.cli.common import ontology_root
+from api.cli.common import load_graph, ontology_root
 from kg import KGError, KnowledgeGraph
 from kg import queries as named_queries
 from kg.export import to_networkx
@@ -25,10 +25,6 @@ RESULT_FORMATS = {
     "csv": ox.QueryResultsFormat.CSV,
     "tsv": ox.QueryResultsFormat.TSV,
 }
-
-
-def load_graph(args: argparse.Namespace) -> KnowledgeGraph:
-    return KnowledgeGraph.load(ontology_root(args))
 
 
 # ---------------------------------------------------------------------- sparql
@@ -92,10 +88,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else root
     try:
         if path.is_dir():
-            graph = KnowledgeGraph.load(path)
+            graph = load_graph(args, root=path)
         else:
             rel = _relative_to(path, root)
-            graph = KnowledgeGraph.load(root, {rel: path.read_text(encoding="utf-8")})
+            graph = load_graph(args, root=root, overrides={rel: path.read_text(encoding="utf-8")})
     except KGError as exc:
         print(f"INVALID\n{exc}", file=sys.stderr)
         return 1
