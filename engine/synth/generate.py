@@ -25,7 +25,7 @@ from clips.video import Video
 from engine.scoring import Observation, repetition_score
 from engine.synth.body import DOFS, SIDED, Proportions, positions
 from engine.synth.emg import activation, raw_emg
-from engine.synth.inject import Knob, apply, plan_for
+from engine.synth.inject import MARGIN, Knob, apply, plan_for
 from engine.synth.motion import Rep, Tempo, animate
 from engine.synth.render import render_side_view
 from engine.timeline import key_step_spans
@@ -34,9 +34,6 @@ from kg import KnowledgeGraph
 log = logging.getLogger(__name__)
 
 LABELS_FILE = "labels.json"
-MARGIN = 1.3
-"""Injected changes are this much larger than the smallest that fires the detector on the canonical
-body, so that subject variation does not hide them."""
 
 
 @dataclass(frozen=True)

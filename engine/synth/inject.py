@@ -29,6 +29,9 @@ STEPS = {
     "stance": (0.3, 0.6, 1.0, 1.5), "knee_in": (0.05, 0.1, 0.15, 0.2, 0.3),
     "heel": (0.02, 0.04, 0.06, 0.08), "shrug": (0.02, 0.04, 0.06, 0.08),
 }
+MARGIN = 1.3
+"""Injected changes are this much larger than the smallest that fires the detector on the canonical
+body, so that subject variation does not hide them."""
 UNITS = {"stance": 0.1, "knee_in": 0.05, "heel": 0.02, "shrug": 0.02, "tempo": 0.4, "emg_gain": 0.2,
          "emg_delay": 0.1}
 
@@ -147,17 +150,24 @@ def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob |
             is_emg = knob.dof.startswith("emg")
             if is_emg != (rule.detector.muscle is not None):
                 continue
-            rep, gains, delays = apply(kg, action, base, rule, knob, tempo)
-            same_emg = not (knob.dof.startswith("emg") or knob.dof.startswith("tempo"))
-            rec = recording(kg, action, rep, body, gains, delays, base_rec.envelope if same_emg else None)
-            if not firing(kg, action, rep, rec, [rule]):
+            if not firing(kg, action, *_tried(kg, action, base, base_rec, body, rule, knob, tempo), [rule]):
                 continue
-            extra = frozenset(firing(kg, action, rep, rec) - clean - {rule.id})
+            # the other faults this change shows, at the size the generator injects it
+            extra = frozenset(firing(kg, action, *_tried(kg, action, base, base_rec, body, rule,
+                                                         knob.scaled(MARGIN), tempo)) - clean - {rule.id})
             key = (len(extra), knob.cost)
             if best is None or key < best[:2]:
                 best = (len(extra), knob.cost, knob, extra)
         plan[rule.id] = (best[2], best[3]) if best else (None, frozenset())
     return plan
+
+
+def _tried(kg: KnowledgeGraph, action: str, base: Rep, base_rec: Recording, body: Proportions,
+           rule: PenaltyRule, knob: Knob, tempo: Tempo) -> tuple[Rep, Recording]:
+    """A repetition with one change applied, and what the detectors see of it."""
+    rep, gains, delays = apply(kg, action, base, rule, knob, tempo)
+    same_emg = not (knob.dof.startswith("emg") or knob.dof.startswith("tempo"))
+    return rep, recording(kg, action, rep, body, gains, delays, base_rec.envelope if same_emg else None)
 
 
 def plan_for(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
