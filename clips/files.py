@@ -54,25 +54,38 @@ def save_bundle(path: str | Path, clip: Clip) -> None:
 def load_bundle(path: str | Path, action: str | None = None) -> Clip:
     """Read a clip written by :func:`save_bundle`; ``action`` overrides the stored one."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            doc = {key: data[key] for key in data.files}
+        data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: {exc}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ClipError("clip.file", f"{path} holds one array, not an .npz clip bundle")
+    with data:
+        doc = {key: data[key] for key in data.files}
+    for key in ("skeleton_positions", "skeleton_fps", "emg_samples", "emg_rate"):
+        if key in doc and doc[key].dtype.kind not in "fiu":
+            raise ClipError(f"clip.{key}", f"must be numeric, got {doc[key].dtype}")
     skeleton = emg = None
     if "skeleton_positions" in doc:
         skeleton = Skeleton(positions=doc["skeleton_positions"].astype(np.float64),
-                            fps=float(doc.get("skeleton_fps", np.nan)),
+                            fps=_scalar(doc, "skeleton_fps"),
                             layout=str(doc.get("skeleton_layout", "FLEX-21")))
     if "emg_samples" in doc:
         if "emg_rate" not in doc:
             raise ClipError("emg.sampling_rate", f"missing in {path}")
         channels = [str(c) for c in doc["emg_channels"]] if "emg_channels" in doc else None
-        emg = EMG(samples=doc["emg_samples"].astype(np.float64), sampling_rate=float(doc["emg_rate"]),
+        emg = EMG(samples=doc["emg_samples"].astype(np.float64), sampling_rate=_scalar(doc, "emg_rate"),
                   channels=channels)
     chosen = action or (str(doc["action"]) if "action" in doc else None)
     if not chosen:
-        raise ClipError("clip.action", f"{path} names no action; give one (e.g. --action A16)")
+        raise ClipError("clip.action", f"{path} names no action; give one with --action")
     return Clip(action=chosen, skeleton=skeleton, emg=emg)
+
+
+def _scalar(doc: dict[str, np.ndarray], key: str) -> float:
+    value = doc.get(key)
+    if value is None or value.size != 1:
+        raise ClipError(f"clip.{key}", "must be one number")
+    return float(value.reshape(-1)[0])
 
 
 def load_skeleton(path: str | Path, layout: str = "MediaPipe-33", fps: float = 30.0) -> Skeleton:
@@ -119,14 +132,14 @@ def load_clip(path: str | Path, action: str | None = None, layout: str = "MediaP
         clip = load_bundle(path, action)
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         if not action:
-            raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one (A01-A20)")
+            raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one with --action")
         info = probe_video(path)
         scale = min(1.0, POSE_LONG_SIDE / max(info.width, info.height))
         video = read_video(path, size=(round(info.width * scale), round(info.height * scale)))
         clip = Clip(action=action, skeleton=estimate_pose(video))
     else:
         if not action:
-            raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one (A01-A20)")
+            raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one with --action")
         clip = Clip(action=action, skeleton=load_skeleton(path, layout, fps))
     if emg is not None:
         clip = Clip(action=clip.action, skeleton=clip.skeleton, emg=load_emg(emg, emg_rate), views=clip.views)

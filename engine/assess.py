@@ -41,7 +41,10 @@ def recording_of(kg: KnowledgeGraph, clip: Clip) -> Recording:
     if clip.emg is not None:
         montage = kg.action(clip.action).emg_channels
         need = max((c.index for c in montage), default=0)
-        if clip.emg.samples.shape[1] >= need > 0:
+        if clip.emg.samples.shape[1] < need:
+            raise ClipError("emg.samples", f"{clip.emg.samples.shape[1]} channel(s), but the montage of "
+                            f"{clip.action} in the knowledge graph has {need} (fkg:emgChannel)")
+        if need > 0:
             raw = envelope(preprocess(clip.emg, mains_hz=None))
             channels = {(c.muscle, c.side.lower()): c.index - 1 for c in montage}
             env, rate = normalise(raw, mvc=_pair_peaks(raw.samples, channels)).samples, clip.emg.sampling_rate

@@ -44,6 +44,8 @@ def detector_accuracy(kg: KnowledgeGraph, root: Path) -> dict[str, Tally]:
     tallies: dict[str, Tally] = defaultdict(Tally)
     for sample in tqdm(labels["samples"], desc="evaluate", unit="rep", disable=None):
         clip = data.load(sample["action"], sample["index"])
+        if clip is None:
+            continue
         rec = recording_of(kg, clip)
         t = sample["repetition"]
         spans = key_step_spans(kg, sample["action"], t["start"], t["turn"], t["end"])

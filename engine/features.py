@@ -181,26 +181,26 @@ def emg_onset_delay(rec: Recording, muscle: str, span: slice) -> float:
 class Feature:
     """How one ``fkg:Feature`` is computed and when it can be trusted.
 
-    ``joints``: how many joint names the detector gives. ``bilateral``: unsided names (``knee``) are
-    measured on each side. ``valid_in_2d``: sagittal measures read from a side view are; measures across
-    the body (widths, left/right heights) need depth and abstain on 2D data.
+    How many joint names a detector gives is Turtle (``fkg:jointCount``, checked by SHACL).
+    ``bilateral``: unsided names (``knee``) are measured on each side. ``valid_in_2d``: sagittal
+    measures read from a side view are; measures across the body (widths, left/right heights) need
+    depth and abstain on 2D data.
     """
 
     compute: Callable[..., np.ndarray | float]
-    joints: int
     bilateral: bool
     valid_in_2d: bool
     emg: bool = False
 
 
 FEATURES: dict[str, Feature] = {
-    "JointAngle": Feature(joint_angle, joints=3, bilateral=True, valid_in_2d=True),
-    "SegmentInclination": Feature(segment_inclination, joints=2, bilateral=True, valid_in_2d=True),
-    "HorizontalOffset": Feature(horizontal_offset, joints=2, bilateral=True, valid_in_2d=True),
-    "VerticalOffset": Feature(vertical_offset, joints=2, bilateral=True, valid_in_2d=True),
-    "WidthRatio": Feature(width_ratio, joints=2, bilateral=False, valid_in_2d=False),
-    "HeightAsymmetry": Feature(height_asymmetry, joints=1, bilateral=False, valid_in_2d=False),
-    "Duration": Feature(duration, joints=0, bilateral=False, valid_in_2d=True),
-    "EMGBalance": Feature(emg_balance, joints=0, bilateral=False, valid_in_2d=True, emg=True),
-    "EMGOnsetDelay": Feature(emg_onset_delay, joints=0, bilateral=False, valid_in_2d=True, emg=True),
+    "JointAngle": Feature(joint_angle, bilateral=True, valid_in_2d=True),
+    "SegmentInclination": Feature(segment_inclination, bilateral=True, valid_in_2d=True),
+    "HorizontalOffset": Feature(horizontal_offset, bilateral=True, valid_in_2d=True),
+    "VerticalOffset": Feature(vertical_offset, bilateral=True, valid_in_2d=True),
+    "WidthRatio": Feature(width_ratio, bilateral=False, valid_in_2d=False),
+    "HeightAsymmetry": Feature(height_asymmetry, bilateral=False, valid_in_2d=False),
+    "Duration": Feature(duration, bilateral=False, valid_in_2d=True),
+    "EMGBalance": Feature(emg_balance, bilateral=False, valid_in_2d=True, emg=True),
+    "EMGOnsetDelay": Feature(emg_onset_delay, bilateral=False, valid_in_2d=True, emg=True),
 }

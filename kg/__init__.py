@@ -6,7 +6,7 @@ only when the edited files are valid.
 """
 
 from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
-from kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError
+from kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError, UnknownIdError
 from kg.graph import KnowledgeGraph
 from kg.live import LiveGraph
 from kg.namespace import FKG
@@ -27,4 +27,5 @@ __all__ = [
     "ShapeViolationError",
     "SourceLocation",
     "TurtleSyntaxError",
+    "UnknownIdError",
 ]

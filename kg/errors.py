@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 
 class KGError(Exception):
-    """Base class: the Turtle files cannot become the graph in force."""
+    """Base class: the Turtle files cannot become the graph in force, or the graph lacks what was asked."""
+
+
+class UnknownIdError(KGError, KeyError):
+    """An FKG id (an action, a rule, ...) that the graph in force does not define."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class TurtleSyntaxError(KGError):

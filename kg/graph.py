@@ -12,20 +12,13 @@ import pyoxigraph as ox
 
 from kg import queries
 from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
-from kg.errors import ShapeViolation, ShapeViolationError
+from kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
 from kg.loader import ParsedOntology, parse_ontology
-from kg.namespace import FKG, iri, local_name
+from kg.namespace import PREFIXES, iri, local_name
 from kg.validation import check_shapes, to_rdflib
 
 log = logging.getLogger(__name__)
 
-PREFIXES = {
-    "fkg": FKG,
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
 
 Binding = str | float | int | None
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -112,7 +105,9 @@ class KnowledgeGraph:
         """
         if bindings:
             values = " ".join(f"VALUES ?{k} {{ {_term(v)} }}" for k, v in bindings.items())
-            sparql = _WHERE.sub(lambda m: f"{m.group(0)} {values} ", sparql, count=1)
+            sparql, found = _WHERE.subn(lambda m: f"{m.group(0)} {values} ", sparql, count=1)
+            if not found:
+                raise SyntaxError("variables can only be bound in a query with an explicit WHERE clause")
         return self._store.query(sparql, prefixes=PREFIXES)
 
     def select(self, sparql: str, **bindings: str | float) -> list[dict[str, Binding]]:
@@ -137,7 +132,7 @@ class KnowledgeGraph:
             return self.actions[action_id]
         except KeyError:
             known = ", ".join(sorted(self.actions))
-            raise KeyError(f"unknown action {action_id!r}; known: {known}") from None
+            raise UnknownIdError(f"unknown action {action_id!r}; known: {known}") from None
 
     def phases_of(self, action_id: str) -> list[str]:
         """The action's phases in the order they are performed (preparation, then the first moving phase)."""

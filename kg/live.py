@@ -45,7 +45,7 @@ class LiveGraph:
         in force. Nothing is written when the result would be invalid."""
         target = self.resolve(relative_path)
         with self._lock:
-            candidate = self.check({relative_path: text})
+            candidate = self.check({target.relative_to(self.root.resolve()).as_posix(): text})
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, suffix=".tmp",
                                              delete=False) as tmp:

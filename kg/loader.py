@@ -13,7 +13,7 @@ from kg.entities import SourceLocation
 from kg.errors import TurtleSyntaxError
 
 SHAPES_FILE = "shapes.ttl"
-_STATEMENT_START = re.compile(r"^\s*(<[^>]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]*)")
+_STATEMENT_START = re.compile(r"^(<[^>]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]*)")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def locate_subjects(text: str, prefixes: dict[str, str], display: str) -> dict[s
     found: dict[str, SourceLocation] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         match = _STATEMENT_START.match(line)
-        if match is None or line.lstrip().startswith("@"):
+        if match is None or line.startswith("@"):
             continue
         token = match.group(1)
         if token.startswith("<"):

@@ -2,6 +2,15 @@
 
 FKG = "https://w3id.org/flexaqa/fkg#"
 
+PREFIXES = {  # predeclared in every query and export
+    "fkg": FKG,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
 
 def local_name(iri: str) -> str:
     """The stable id of an FKG node (``A16``, ``AK47``, ``ET005``) from its IRI."""

@@ -17,7 +17,7 @@ from rdflib.namespace import RDF, SH
 
 from kg.entities import SourceLocation
 from kg.errors import ShapeViolation
-from kg.namespace import FKG, local_name
+from kg.namespace import FKG, PREFIXES, local_name
 
 _WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
 _THIS = re.compile(r"\$this\b")
@@ -76,8 +76,6 @@ def _split(shapes: rdflib.Graph) -> tuple[rdflib.Graph, list[tuple[str, str, str
 def _sparql_results(
     store: ox.Store, constraints: list[tuple[str, str, str]], locations: dict[str, SourceLocation]
 ) -> list[ShapeViolation]:
-    from kg.graph import PREFIXES
-
     found = []
     for target, select, message in constraints:
         query = _WHERE.sub(lambda m, t=target: f"{m.group(0)} {t} ", _THIS.sub("?this", select), count=1)

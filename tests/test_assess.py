@@ -15,7 +15,7 @@ from engine.synth.generate import synthetic_set
 from engine.synth.inject import plan_for
 from kg import KnowledgeGraph
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "back_squat_set.npz"
+EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
 
 
 def flexaqa(*args: str) -> subprocess.CompletedProcess[str]:
@@ -139,3 +139,17 @@ def test_bundle_round_trip(kg: KnowledgeGraph, tmp_path: Path) -> None:
     back = load_clip(tmp_path / "c.npz")
     assert back.action == "A01" and back.skeleton.frames == clip.skeleton.frames
     assert back.emg.channel_names == clip.emg.channel_names
+
+
+def test_cli_names_an_unknown_action_without_a_traceback() -> None:
+    out = flexaqa("assess", "--action", "A99")
+    assert out.returncode == 1 and "unknown action 'A99'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_rejects_emg_with_too_few_channels_for_the_montage(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    import numpy as np
+
+    emg = tmp_path / "emg.npy"
+    np.save(emg, np.zeros((4000, 2)))
+    out = flexaqa("assess", str(EXAMPLE), "--emg", str(emg), "--emg-rate", "2000")
+    assert out.returncode == 1 and "emg.samples" in out.stderr and "Traceback" not in out.stderr

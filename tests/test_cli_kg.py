@@ -82,3 +82,22 @@ def test_rules_check_rejects_a_detector_on_an_unknown_joint(ontology_copy: Path)
     out = flexaqa("--ontology", str(ontology_copy), "rules", "check", str(target))
     assert out.returncode == 1
     assert f"actions/{target.name}:" in out.stderr and "unknown joint(s) ankel" in out.stderr
+
+
+def test_sparql_bad_paths_and_bindings_are_clear_errors() -> None:
+    out = flexaqa("sparql", "missing.rq")
+    assert out.returncode != 0 and "cannot read missing.rq" in out.stderr and "Traceback" not in out.stderr
+    out = flexaqa("sparql", "SELECT ?a { ?a a fkg:Action }", "--bind", "a=A16")
+    assert out.returncode != 0 and "WHERE" in out.stderr and "Traceback" not in out.stderr
+    long_query = "SELECT ?a WHERE { ?a a fkg:Action . " + "?a ?p ?o . " * 40 + "} LIMIT 1"
+    assert flexaqa("sparql", long_query).returncode == 0
+
+
+def test_rules_check_puts_an_edited_copy_in_place_of_its_namesake(tmp_path: Path) -> None:
+    from ontology import ONTOLOGY_DIR
+
+    copy = tmp_path / "errors.ttl"
+    copy.write_text((ONTOLOGY_DIR / "errors.ttl").read_text(encoding="utf-8"), encoding="utf-8")
+    out = flexaqa("rules", "check", str(copy))
+    assert out.returncode == 0 and "files 25" in out.stdout
+    assert flexaqa("rules", "check", str(tmp_path / "nope.ttl")).returncode != 0

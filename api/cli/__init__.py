@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from api.cli import assess, data, graph
 from clips.errors import ClipError
-from kg import KGError
+from kg import KGError, UnknownIdError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
+    except UnknownIdError as exc:
+        print(f"flexaqa: {exc}", file=sys.stderr)
     except KGError as exc:
         print(f"flexaqa: invalid ontology\n{exc}", file=sys.stderr)
     except ClipError as exc:
-        print(f"flexaqa: bad clip: {exc}", file=sys.stderr)
+        print(f"flexaqa: bad input: {exc}", file=sys.stderr)
     return 1

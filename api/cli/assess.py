@@ -15,7 +15,7 @@ from api.cli.common import load_graph
 if TYPE_CHECKING:
     from engine.report import Assessment
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "back_squat_set.npz"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "example_set.npz"
 
 
 def cmd_assess(args: argparse.Namespace) -> int:

@@ -15,7 +15,9 @@ from api.cli.common import load_graph, ontology_root
 from kg import KGError, KnowledgeGraph
 from kg import queries as named_queries
 from kg.export import to_networkx
-from kg.graph import PREFIXES, default_root, python_value
+from kg.graph import default_root, python_value
+from kg.loader import ontology_files
+from kg.namespace import PREFIXES
 
 log = logging.getLogger("flexaqa")
 
@@ -38,15 +40,18 @@ def cmd_sparql(args: argparse.Namespace) -> int:
     if args.query is None:
         raise SystemExit("flexaqa sparql: give a query, a .rq file, or --named NAME (see --list)")
     text = args.query
-    if Path(text).suffix == ".rq" or Path(text).is_file():
-        text = Path(text).read_text(encoding="utf-8")
-    elif args.query in named_queries.names():
-        text = named_queries.text(args.query)
+    if text in named_queries.names():
+        text = named_queries.text(text)
+    elif text.endswith(".rq"):
+        try:
+            text = Path(text).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SystemExit(f"flexaqa sparql: cannot read {args.query}: {exc.strerror}") from None
     bindings = dict(_parse_binding(b) for b in args.bind)
     graph = load_graph(args)
     try:
         result = graph.query(text, **bindings)
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:
         raise SystemExit(f"flexaqa sparql: bad query: {exc}") from None
     if isinstance(result, ox.QueryBoolean):
         print("true" if bool(result) else "false")
@@ -86,6 +91,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     """Validate an ontology folder, or one Turtle file as it would be inside the ontology in force."""
     root = ontology_root(args) or default_root()
     path = Path(args.path) if args.path else root
+    if not path.exists():
+        raise SystemExit(f"flexaqa rules check: no such file or folder: {path}")
     try:
         if path.is_dir():
             graph = load_graph(args, root=path)
@@ -101,10 +108,13 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def _relative_to(path: Path, root: Path) -> str:
+    """Where an edited file stands in the ontology: its own place, the file of the same name, or a new
+    action file."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return f"actions/{path.name}"
+        namesakes = [f for f in ontology_files(root) if f.name == path.name]
+        return namesakes[0].relative_to(root).as_posix() if namesakes else f"actions/{path.name}"
 
 
 # ---------------------------------------------------------------------- kg

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from clips.clip import Clip
 from clips.emg import EMG
+from clips.errors import ClipError
 from clips.flex import EMG_RATE_HZ, FPS, action_number, write_sample, write_split
 from clips.skeleton import Skeleton
 from clips.video import Video
@@ -153,4 +154,8 @@ def _sample(kg: KnowledgeGraph, action: str, index: int, options: Options, out: 
 
 def read_labels(root: Path) -> dict:
     """The labels a synthetic dataset was written with."""
-    return json.loads((Path(root) / LABELS_FILE).read_text(encoding="utf-8"))
+    path = Path(root) / LABELS_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ClipError("data", f"{path} is not the labels file of a flexaqa synth dataset: {exc}") from None
