@@ -165,6 +165,8 @@ def read_skeleton_json(source: str | Path | Mapping[str, Any]) -> LabelledSkelet
         if key not in doc:
             raise ClipError(f"skeleton.{key}", "required")
     frames = as_float_array(doc["frames"], "skeleton.frames")
+    if frames.ndim != 3:
+        raise ClipError("skeleton.frames", f"expected frames x joints x coordinates, got shape {frames.shape}")
     if "confidence" in doc and doc["confidence"] is not None:
         conf = as_float_array(doc["confidence"], "skeleton.confidence")
         if conf.shape != frames.shape[:2]:

@@ -78,13 +78,19 @@ def repetitions_of(kg: KnowledgeGraph, clip: Clip) -> list[Repetition]:
         reps = segment_emg(clip.emg, eccentric_first=eccentric_first)
         if reps:
             return reps
-        signal = np.abs(clip.emg.samples).mean(axis=1)
-        length = signal.size
+        activity = envelope(clip.emg).samples.mean(axis=1)  # sEMG peaks at the effort, whatever the order
+        length = activity.size
+        turn = int(np.argmax(activity))
+        return [_single_rep(length, turn, eccentric_first)]
     turn = int(np.argmin(signal) if eccentric_first else np.argmax(signal))
+    return [_single_rep(length, turn, eccentric_first)]
+
+
+def _single_rep(length: int, turn: int, eccentric_first: bool) -> Repetition:
     turn = min(max(turn, 1), length - 1)
-    return [Repetition.model_validate({"index": 0, "start": 0, "end": length, "turn": turn, "phases": (
-        {"name": "eccentric" if eccentric_first else "concentric", "start": 0, "end": turn},
-        {"name": "concentric" if eccentric_first else "eccentric", "start": turn, "end": length})})]
+    first, second = ("eccentric", "concentric") if eccentric_first else ("concentric", "eccentric")
+    return Repetition.model_validate({"index": 0, "start": 0, "end": length, "turn": turn, "phases": (
+        {"name": first, "start": 0, "end": turn}, {"name": second, "start": turn, "end": length})})
 
 
 def assess(
@@ -96,8 +102,8 @@ def assess(
 ) -> Assessment:
     """Score every repetition of ``clip`` and coach the set.
 
-    ``model_probabilities`` (repetition index -> rule id -> probability) lets a model weigh in on rules
-    whose detectors abstained.
+    ``model_probabilities`` (repetition number from 1, as in the report -> rule id -> probability in
+    [0, 1]) lets a model weigh in on rules whose detectors abstained.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -112,7 +118,7 @@ def assess(
     for rep in reps:
         spans = key_step_spans(kg, action.id, rep.start, rep.turn, rep.end)
         findings = [evaluate(rule, rec, spans[rule.key_step]) for rule in rules]
-        model = (model_probabilities or {}).get(rep.index, {})
+        model = _checked((model_probabilities or {}).get(rep.index + 1, {}), rep.index + 1)
         report, score = _report(kg, rep, rec, findings, model, w_max)
         reports.append(report)
         scores.append(score)
@@ -130,6 +136,13 @@ def assess(
         detectors="rule detectors from Turtle" + (" + model" if model_probabilities else ""),
         timings_ms={k: round(v, 3) for k, v in timings.items()},
     )
+
+
+def _checked(probabilities: Mapping[str, float], number: int) -> Mapping[str, float]:
+    for rule, p in probabilities.items():
+        if not 0.0 <= float(p) <= 1.0:  # also refuses NaN
+            raise ValueError(f"model probability of {rule} in repetition {number} must lie in [0, 1], got {p}")
+    return probabilities
 
 
 def _report(

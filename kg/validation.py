@@ -48,10 +48,10 @@ def check_shapes(
 ) -> list[ShapeViolation]:
     """Every SHACL result of the data (as ``data`` and as ``store``) against ``shapes``."""
     core, sparql = _split(shapes)
-    conforms, report, _ = validate(
+    _, report, _ = validate(
         data, shacl_graph=core, inference="none", advanced=True, allow_warnings=True, inplace=True
     )
-    violations = [] if conforms else list(_core_results(report, data, locations))
+    violations = list(_core_results(report, data, locations))  # warnings too, when the data conforms
     violations += _sparql_results(store, sparql, locations)
     return sorted(violations, key=lambda v: (v.file or "", v.line or 0, v.focus, v.message))
 

@@ -153,3 +153,14 @@ def test_cli_rejects_emg_with_too_few_channels_for_the_montage(kg: KnowledgeGrap
     np.save(emg, np.zeros((4000, 2)))
     out = flexaqa("assess", str(EXAMPLE), "--emg", str(emg), "--emg-rate", "2000")
     assert out.returncode == 1 and "emg.samples" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_model_probabilities_fill_in_for_abstaining_detectors(kg: KnowledgeGraph) -> None:
+    clip = synthetic_set(kg, "A16", [[]], seed=10)
+    blind = next(r for r in kg.rules_of("A16") if r.detector is None)
+    report = assess(kg, clip, model_probabilities={1: {blind.id: 0.5}})
+    err = next(e for e in report.repetitions[0].errors if e.rule == blind.id)
+    assert err.source == "model" and err.probability == 0.5
+    assert report.score == pytest.approx(100 * (1 - 0.5 * blind.weight / kg.w_max("A16")), abs=0.01)
+    with pytest.raises(ValueError, match="must lie in"):
+        assess(kg, clip, model_probabilities={1: {blind.id: 1.5}})
