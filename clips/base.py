@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -30,10 +30,18 @@ class ClipModel(BaseModel):
             raise from_validation_error(exc, cls.field_prefix) from None
 
 
-def as_float_array(value: object, field: str) -> np.ndarray:
-    """A float64 copy of ``value``, or a ClipError naming ``field`` when it is not numeric."""
+def as_float_array(value: object, field: str, order: Literal["K", "F"] = "K") -> np.ndarray:
+    """``value`` as a float64 array no one else writes to: a copy (in memory ``order``), unless it
+    already is a read-only float64 array in that order (processing results, cache entries), which is
+    shared rather than copied.
+
+    Raises a ClipError naming ``field`` when ``value`` is not numeric.
+    """
+    if (isinstance(value, np.ndarray) and value.dtype == np.float64 and not value.flags.writeable
+            and (order == "K" or value.flags.f_contiguous)):
+        return value
     try:
-        return np.array(value, dtype=np.float64)
+        return np.array(value, dtype=np.float64, order=order)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ClipError(field, f"not a numeric array ({exc})") from None
 
@@ -61,6 +69,15 @@ def _first(mask: np.ndarray) -> tuple[int, ...]:
 
 def check_finite(data: np.ndarray, field: str, allow_nan: bool) -> None:
     """Reject inf always, NaN unless allowed, and magnitudes beyond MAX_ABS; name the first bad index."""
+    if data.size == 0:
+        return
+    # Two cheap reductions settle the common, clean case; NaN poisons min/max, fmin/fmax skip it.
+    if allow_nan:
+        low, high = np.fmin.reduce(data, axis=None), np.fmax.reduce(data, axis=None)
+    else:
+        low, high = data.min(), data.max()
+    if -MAX_ABS <= low and high <= MAX_ABS:
+        return
     if np.isinf(data).any():
         raise ClipError(field, f"contains inf at index {_first(np.isinf(data))}")
     if not allow_nan and np.isnan(data).any():

@@ -23,7 +23,9 @@ import numpy as np
 import scipy.io
 from pydantic import BaseModel, ConfigDict
 
+from clips.cache import ParsedCache
 from clips.clip import Clip
+from clips.emg import EMG
 from clips.errors import ClipError
 from clips.layouts import JOINTS
 from clips.readers import read_emg_csv
@@ -108,7 +110,11 @@ def read_split(path: Path) -> np.ndarray:
 
 
 class FlexDataset:
-    """A FLEX-layout folder. Missing views or modalities leave that field empty (logged once per kind)."""
+    """A FLEX-layout folder. Missing views or modalities leave that field empty (logged once per kind).
+
+    With ``cache_dir``, each parsed skeleton and sEMG table is kept there as binary arrays, so later
+    epochs skip the text parsing (see ``clips.cache``).
+    """
 
     def __init__(
         self,
@@ -119,10 +125,12 @@ class FlexDataset:
         video_size: tuple[int, int] | None = None,
         max_frames: int | None = None,
         score_ranges: Mapping[str, tuple[float, float]] | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise ClipError("root", f"no such folder: {self.root}")
+        self._cache = ParsedCache(cache_dir, self.root) if cache_dir is not None else None
         self.fps, self.emg_rate = fps, emg_rate
         self.load_video, self.video_size, self.max_frames = load_video, video_size, max_frames
         self._ranges = dict(score_ranges) if score_ranges is not None else None
@@ -164,14 +172,32 @@ class FlexDataset:
                 "FLEX %s: %s missing (first at %s); such fields are left empty", self.root, kind, where
             )
 
+    def _skeleton(self, path: Path) -> Skeleton:
+        cached = self._cache.load(path) if self._cache else None
+        if cached is not None:
+            return Skeleton(positions=cached[0], fps=self.fps, layout="FLEX-21")
+        skeleton = read_skeleton_points(path, self.fps)
+        if self._cache:
+            self._cache.store(path, skeleton.positions, {})
+        return skeleton
+
+    def _emg(self, path: Path) -> EMG:
+        cached = self._cache.load(path) if self._cache else None
+        if cached is not None:
+            return EMG(samples=cached[0], sampling_rate=self.emg_rate, channels=cached[1].get("channels"))
+        emg = read_emg_csv(path, self.emg_rate)
+        if self._cache:
+            self._cache.store(path, emg.samples, {"channels": list(emg.channels) if emg.channels else None})
+        return emg
+
     def load(self, action: str, index: int) -> Clip | None:
         """The clip of one sample, or None (logged) when none of its modalities is present."""
         skel_file = skeleton_path(self.root, action, index)
-        skeleton = read_skeleton_points(skel_file, self.fps) if skel_file.is_file() else None
+        skeleton = self._skeleton(skel_file) if skel_file.is_file() else None
         if skeleton is None:
             self._missing("skeleton", skel_file)
         emg_file = emg_path(self.root, action, index)
-        emg = read_emg_csv(emg_file, self.emg_rate) if emg_file.is_file() else None
+        emg = self._emg(emg_file) if emg_file.is_file() else None
         if emg is None:
             self._missing("EMG", emg_file)
         views: list[Video] = []

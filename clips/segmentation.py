@@ -176,11 +176,21 @@ def segment_emg(
 
     Each burst's activation peak stands in for the turning point, which EMG cannot see: an approximation.
     The signal is the mean over channels of a ``cutoff_hz`` envelope of each channel's own-peak share;
-    a burst must stand ``min_burst`` of that peak above its surroundings.
+    a burst must stand ``min_burst`` of that peak above its surroundings. Reps are found on the envelope's
+    lower rate and returned in samples of ``emg``.
     """
-    env = envelope(emg, cutoff_hz=cutoff_hz).samples
-    peak = env.max(axis=0)
-    activity = (env[:, peak > 0] / peak[peak > 0]).mean(axis=1) if (peak > 0).any() else env[:, 0]
-    return find_repetitions(
-        activity, emg.sampling_rate, eccentric_first, min_rep_s, prominence, min_prominence=min_burst
+    env = envelope(emg, cutoff_hz=cutoff_hz)
+    peak = env.samples.max(axis=0)
+    activity = (env.samples[:, peak > 0] / peak[peak > 0]).mean(axis=1) if (peak > 0).any() else env.samples[:, 0]
+    reps = find_repetitions(
+        activity, env.sampling_rate, eccentric_first, min_rep_s, prominence, min_prominence=min_burst
     )
+    block = round(emg.sampling_rate / env.sampling_rate)
+    return [_stretched(rep, block) for rep in reps]
+
+
+def _stretched(rep: Repetition, factor: int) -> Repetition:
+    """The same rep with every index multiplied by ``factor`` (envelope samples -> recording samples)."""
+    phases = tuple(p.model_copy(update={"start": p.start * factor, "end": p.end * factor}) for p in rep.phases)
+    return rep.model_copy(update={"start": rep.start * factor, "end": rep.end * factor,
+                                  "turn": rep.turn * factor, "phases": phases})

@@ -131,8 +131,17 @@ class Skeleton(ClipModel):
         return [name for i, name in enumerate(JOINTS) if np.isnan(self.positions[:, i, 0]).all()]
 
     def replace(self, **changes: object) -> Skeleton:
-        """A validated copy with some fields changed."""
-        return Skeleton(**{**self.__dict__, **changes})
+        """A copy with fields changed by processing (positions, confidence, fps), taken as they are.
+
+        Processing keeps the shape and the rule that a joint is missing in all its coordinates at once,
+        so the one check left is for overflow; the arrays are frozen, not copied.
+        """
+        for name in ("positions", "confidence"):
+            value = changes.get(name)
+            if isinstance(value, np.ndarray):
+                check_finite(value, f"skeleton.{name}", allow_nan=True)
+                value.flags.writeable = False
+        return self.model_copy(update=changes)
 
 
 def fill_gaps(
@@ -141,37 +150,46 @@ def fill_gaps(
     """Linearly bridge interior runs of up to ``max_gap`` missing frames per joint.
 
     Points below ``min_confidence`` count as missing first. Runs touching either end stay missing (no
-    extrapolation). Returns the new skeleton and, per joint, the fraction of frames that were filled.
+    extrapolation). Returns the new skeleton (the same one when nothing changed) and, per joint, the
+    fraction of frames that were filled.
     """
     if max_gap < 0:
         raise ClipError("max_gap", f"must be >= 0, got {max_gap}")
-    positions = np.array(skeleton.positions)
+    positions = skeleton.positions
     if min_confidence is not None and skeleton.confidence is not None:
         with np.errstate(invalid="ignore"):
-            positions[skeleton.confidence < min_confidence] = np.nan
+            unsure = skeleton.confidence < min_confidence
+        if unsure.any():
+            positions = positions.copy()
+            positions[unsure] = np.nan
+    missing = np.isnan(positions[:, :, 0])
+    fill = _short_interior_gaps(missing, max_gap)
+    filled = dict(zip(JOINTS, fill.mean(axis=0).tolist(), strict=True))
+    if positions is skeleton.positions and not fill.any():
+        return skeleton, filled
+    positions = positions.copy()
     frames = np.arange(skeleton.frames)
-    filled: dict[str, float] = {}
-    for j, name in enumerate(JOINTS):
-        missing = np.isnan(positions[:, j, 0])
-        fill = _short_interior_gaps(missing, max_gap)
-        if fill.any():
-            valid = ~missing
-            for axis in range(positions.shape[2]):
-                positions[fill, j, axis] = np.interp(frames[fill], frames[valid], positions[valid, j, axis])
-        filled[name] = float(fill.mean())
+    for j in np.flatnonzero(fill.any(axis=0)):
+        valid, gaps = ~missing[:, j], fill[:, j]
+        for axis in range(positions.shape[2]):
+            positions[gaps, j, axis] = np.interp(frames[gaps], frames[valid], positions[valid, j, axis])
     logger.debug("filled gaps: %s", {k: v for k, v in filled.items() if v})
     return skeleton.replace(positions=positions), filled
 
 
 def _short_interior_gaps(missing: np.ndarray, max_gap: int) -> np.ndarray:
-    """Mask of missing frames in runs of length <= max_gap that have valid frames on both sides."""
-    edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    mask = np.zeros_like(missing)
-    for start, end in zip(starts, ends, strict=True):
-        if start > 0 and end < missing.size and end - start <= max_gap:
-            mask[start:end] = True
-    return mask
+    """(T, J) mask of missing frames in runs of length <= max_gap with valid frames on both sides."""
+    frames, joints = missing.shape
+    padded = np.zeros((joints, frames + 2), np.int8)
+    padded[:, 1:-1] = missing.T
+    edges = np.diff(padded, axis=1)  # +1 where a run starts, -1 just after it ends; row-major pairs them up
+    joint, start = np.nonzero(edges == 1)
+    end = np.nonzero(edges == -1)[1]
+    keep = (start > 0) & (end < frames) & (end - start <= max_gap)
+    marks = np.zeros((joints, frames + 1), np.int32)
+    np.add.at(marks, (joint[keep], start[keep]), 1)
+    np.add.at(marks, (joint[keep], end[keep]), -1)
+    return np.cumsum(marks, axis=1)[:, :frames].T > 0
 
 
 def centre_on_pelvis(skeleton: Skeleton) -> Skeleton:

@@ -47,7 +47,7 @@ def recording_of(kg: KnowledgeGraph, clip: Clip) -> Recording:
         if need > 0:
             raw = envelope(preprocess(clip.emg, mains_hz=None))
             channels = {(c.muscle, c.side.lower()): c.index - 1 for c in montage}
-            env, rate = normalise(raw, mvc=_pair_peaks(raw.samples, channels)).samples, clip.emg.sampling_rate
+            env, rate = normalise(raw, mvc=_pair_peaks(raw.samples, channels)).samples, raw.sampling_rate
         fps = fps or clip.emg.sampling_rate
     if fps is None:
         raise ClipError("clip", "a skeleton or an sEMG recording is needed to assess form (video needs the pose extra)")
@@ -78,10 +78,10 @@ def repetitions_of(kg: KnowledgeGraph, clip: Clip) -> list[Repetition]:
         reps = segment_emg(clip.emg, eccentric_first=eccentric_first)
         if reps:
             return reps
-        activity = envelope(clip.emg).samples.mean(axis=1)  # sEMG peaks at the effort, whatever the order
-        length = activity.size
-        turn = int(np.argmax(activity))
-        return [_single_rep(length, turn, eccentric_first)]
+        env = envelope(clip.emg)
+        block = round(clip.emg.sampling_rate / env.sampling_rate)
+        turn = int(np.argmax(env.samples.mean(axis=1))) * block  # sEMG peaks at the effort, whatever the order
+        return [_single_rep(clip.emg.samples.shape[0], turn, eccentric_first)]
     turn = int(np.argmin(signal) if eccentric_first else np.argmax(signal))
     return [_single_rep(length, turn, eccentric_first)]
 

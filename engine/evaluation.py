@@ -37,10 +37,11 @@ class Tally:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
 
-def detector_accuracy(kg: KnowledgeGraph, root: Path) -> dict[str, Tally]:
-    """Error type id -> counts over every labelled repetition under ``root``."""
+def detector_accuracy(kg: KnowledgeGraph, root: Path, cache_dir: Path | None = None) -> dict[str, Tally]:
+    """Error type id -> counts over every labelled repetition under ``root`` (parsed tables cached in
+    ``cache_dir`` when given)."""
     labels = read_labels(root)
-    data = FlexDataset(root, load_video=False)
+    data = FlexDataset(root, load_video=False, cache_dir=cache_dir)
     tallies: dict[str, Tally] = defaultdict(Tally)
     for sample in tqdm(labels["samples"], desc="evaluate", unit="rep", disable=None):
         clip = data.load(sample["action"], sample["index"])

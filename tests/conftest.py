@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,3 +36,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real recordings not found at {SHARED_DATA} (they sit beside the checkout in CI)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def flexaqa() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the ``flexaqa`` command line as a user does: a separate process, output captured as text."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=300)
+
+    return run

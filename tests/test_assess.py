@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,6 @@ from kg import KnowledgeGraph
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
 
-
-def flexaqa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def injectable(kg: KnowledgeGraph, action: str) -> list[str]:
@@ -87,7 +82,7 @@ def test_score_follows_a_weight_edited_in_turtle(kg: KnowledgeGraph, ontology_co
     assert before == pytest.approx(100 * (1 - rule.weight / kg.w_max("A16")), abs=0.01)
 
 
-def test_a_new_error_type_in_turtle_reaches_the_assessment(ontology_copy: Path, tmp_path: Path) -> None:
+def test_a_new_error_type_in_turtle_reaches_the_assessment(ontology_copy: Path, tmp_path: Path, flexaqa) -> None:
     (ontology_copy / "actions" / "A16_extra_rules.ttl").write_text('''
 @prefix fkg:  <https://w3id.org/flexaqa/fkg#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -107,14 +102,14 @@ fkg:A16_AK46_ET900 a fkg:PenaltyRule ; fkg:action fkg:A16 ; fkg:keyStep fkg:AK46
     assert "actions/A16_extra_rules.ttl:" in out.stdout
 
 
-def test_cli_assesses_the_bundled_example_with_score_and_coaching() -> None:
+def test_cli_assesses_the_bundled_example_with_score_and_coaching(flexaqa) -> None:
     out = flexaqa("assess")
     assert out.returncode == 0, out.stderr
     assert re.search(r"Score \d+\.\d / 100", out.stdout)
     assert "Coaching, heaviest first:" in out.stdout and "rep 1:" in out.stdout
 
 
-def test_cli_json_output_is_the_report_contract() -> None:
+def test_cli_json_output_is_the_report_contract(flexaqa) -> None:
     from engine.report import Assessment
 
     out = flexaqa("assess", "--format", "json", "--lang", "zh")
@@ -122,7 +117,7 @@ def test_cli_json_output_is_the_report_contract() -> None:
     assert report.lang == "zh" and report.repetitions
 
 
-def test_cli_rejects_a_broken_clip_with_the_field_and_no_traceback(tmp_path: Path) -> None:
+def test_cli_rejects_a_broken_clip_with_the_field_and_no_traceback(tmp_path: Path, flexaqa) -> None:
     bad = tmp_path / "clip.npz"
     bad.write_bytes(b"not a zip")
     out = flexaqa("assess", str(bad))
@@ -141,12 +136,12 @@ def test_bundle_round_trip(kg: KnowledgeGraph, tmp_path: Path) -> None:
     assert back.emg.channel_names == clip.emg.channel_names
 
 
-def test_cli_names_an_unknown_action_without_a_traceback() -> None:
+def test_cli_names_an_unknown_action_without_a_traceback(flexaqa) -> None:
     out = flexaqa("assess", "--action", "A99")
     assert out.returncode == 1 and "unknown action 'A99'" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_cli_rejects_emg_with_too_few_channels_for_the_montage(kg: KnowledgeGraph, tmp_path: Path) -> None:
+def test_cli_rejects_emg_with_too_few_channels_for_the_montage(kg: KnowledgeGraph, tmp_path: Path, flexaqa) -> None:
     import numpy as np
 
     emg = tmp_path / "emg.npy"

@@ -96,11 +96,18 @@ def test_rate_below_500_hz_is_refused_by_the_band_pass():
     assert "500" in err.value.problem
 
 
-def test_too_few_samples_says_how_many_are_needed():
+@pytest.mark.parametrize(
+    ("process", "samples", "needed"),
+    [
+        (lambda emg: bandpass(emg, zero_phase=True), 12, 16),
+        (envelope, 90, 100),  # 10 envelope samples of 10 recording samples each
+    ],
+)
+def test_too_few_samples_says_how_many_are_needed(process, samples, needed):
     with pytest.raises(ClipError) as err:
-        bandpass(EMG(samples=np.zeros((20, 1)), sampling_rate=RATE))
+        process(EMG(samples=np.zeros((samples, 1)), sampling_rate=RATE))
     assert err.value.field == "emg.samples"
-    assert "need at least 28" in err.value.problem
+    assert f"need at least {needed}" in err.value.problem
 
 
 def test_band_pass_removes_drift_and_keeps_the_emg_band():
@@ -124,10 +131,39 @@ def test_notch_removes_mains_hum(mains):
     assert np.std(out) < 0.05 * np.std(hum)
 
 
+@pytest.mark.parametrize("mains", [50.0, 60.0, None])
+def test_preprocess_is_band_pass_then_notch_in_one_pass(mains):
+    raw = EMG(samples=_noise(2, 3, band=(5, 600)), sampling_rate=RATE)
+    expected = bandpass(raw) if mains is None else notch(bandpass(raw), mains)
+    np.testing.assert_allclose(preprocess(raw, mains).samples, expected.samples, rtol=1e-9, atol=1e-12)
+
+
+def test_causal_band_pass_gives_the_same_envelope_as_zero_phase():
+    """The band-pass runs once, not forward and back: after rectification no lag or shape change shows."""
+    burst = EMG(samples=_burst().samples * np.array([[1.0, 0.5, 2.0]]), sampling_rate=RATE)
+    causal = envelope(bandpass(burst)).samples
+    zero_phase = envelope(bandpass(burst, zero_phase=True)).samples
+    for c in range(causal.shape[1]):
+        a, b = causal[:, c] - causal[:, c].mean(), zero_phase[:, c] - zero_phase[:, c].mean()
+        assert np.corrcoef(a, b)[0, 1] > 0.99
+        lag = int(np.argmax(signal.correlate(a, b, mode="full"))) - (b.size - 1)
+        assert lag == 0, "envelope shifted by a whole envelope sample (5 ms)"
+
+
+def test_envelope_at_a_lower_rate_matches_the_full_rate_envelope():
+    burst = rectify(_burst())
+    low = envelope(burst)
+    full = envelope(burst, rate_hz=RATE)
+    assert low.sampling_rate == 200 and full.sampling_rate == RATE
+    block = round(RATE / low.sampling_rate)
+    centred = full.samples[block // 2 :: block][: low.samples.shape[0]]
+    assert np.abs(low.samples - centred).max() < 0.02 * full.samples.max()
+
+
 def test_envelope_follows_the_burst_and_onset_is_found():
     env = envelope(rectify(_burst()))
     x = env.samples[:, 0]
-    assert x[int(1.5 * RATE)] > 5 * x[int(0.5 * RATE)]
+    assert x[int(1.5 * env.sampling_rate)] > 5 * x[int(0.5 * env.sampling_rate)]
     assert (x >= 0).all()
     onset = onset_time(env, baseline_s=0.5)
     assert onset is not None and 0.9 <= onset <= 1.1
@@ -203,8 +239,10 @@ def test_real_hdemg_reads_with_rate_and_names(hdemg):
 
 def test_real_hdemg_envelope_tracks_force(hdemg):
     grid, force = hdemg
-    env = envelope(preprocess(grid)).samples.mean(axis=1)
-    r = float(np.corrcoef(env, force.samples[:, 0])[0, 1])
+    env = envelope(preprocess(grid))
+    block = round(grid.sampling_rate / env.sampling_rate)
+    force_blocks = force.samples[: env.samples.shape[0] * block, 0].reshape(-1, block).mean(axis=1)
+    r = float(np.corrcoef(env.samples.mean(axis=1), force_blocks)[0, 1])
     logger.info("HD-sEMG grid-mean envelope vs force: r = %.3f", r)
     assert r > 0.7
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,54 @@ def test_missing_split_and_unknown_split_are_clip_errors(tmp_path):
     with pytest.raises(ClipError) as err:
         list(FlexDataset(tmp_path).samples("val"))
     assert err.value.field == "split"
+
+
+def _scramble_keeping_stamp(path: Path) -> None:
+    """Overwrite a file with junk of the same size and restore its mtime: only a cache can still read it."""
+    info = path.stat()
+    path.write_bytes(b"x" * info.st_size)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_parse_cache_serves_later_reads_without_parsing_the_text(flex_root, tmp_path):
+    cache = tmp_path / "cache"
+    first = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
+    assert (cache / "EMG/A16/001/EMG.csv.npy").is_file()
+    _scramble_keeping_stamp(flex_root / "EMG/A16/001/EMG.csv")
+    _scramble_keeping_stamp(flex_root / "Skeleton/A16/001/skeleton_points.csv")
+    again = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
+    np.testing.assert_array_equal(again.skeleton.positions, SKELETON.positions)
+    np.testing.assert_array_equal(again.emg.samples, first.emg.samples)
+    assert again.emg.channels == first.emg.channels == tuple(NAMES)
+    with pytest.raises(ClipError):
+        FlexDataset(flex_root, load_video=False).load("A16", 1)  # the text really is unreadable now
+
+
+def test_edited_source_is_parsed_again(flex_root, tmp_path):
+    cache = tmp_path / "cache"
+    FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
+    edited = EMG(samples=EMG_16.samples[:4000] * 2, sampling_rate=2000, channels=NAMES)
+    write_sample(flex_root, 1, Clip(action="A16", emg=edited))
+    clip = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
+    np.testing.assert_array_equal(clip.emg.samples, edited.samples)
+
+
+def test_damaged_cache_entry_is_a_miss_and_is_rewritten(flex_root, tmp_path):
+    cache = tmp_path / "cache"
+    FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
+    entry = cache / "EMG/A16/001/EMG.csv.npy"
+    entry.write_bytes(b"not an array")
+    clip = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
+    np.testing.assert_array_equal(clip.emg.samples, EMG_16.samples)
+    np.testing.assert_array_equal(np.load(entry), EMG_16.samples)
+
+
+def test_unwritable_cache_folder_warns_once_and_reads_on(flex_root, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="clips.cache")
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    dataset = FlexDataset(flex_root, load_video=False, cache_dir=blocker)
+    clips = [dataset.load("A16", 1), dataset.load("A16", 2)]
+    np.testing.assert_array_equal(clips[0].emg.samples, EMG_16.samples)
+    assert clips[1].skeleton is not None
+    assert [r.levelname for r in caplog.records if r.name == "clips.cache"] == ["WARNING"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clips.errors import ClipError
-from clips.layouts import JOINT_INDEX
+from clips.layouts import JOINT_INDEX, JOINTS
 from clips.skeleton import (
     UNRELIABLE_IN_2D,
     Skeleton,
@@ -154,3 +156,37 @@ def test_depth_dependent_features_are_declared_with_reasons():
     expected = {"out_of_plane_angle", "depth_asymmetry", "frontal_deviation_in_side_view"}
     assert expected <= set(UNRELIABLE_IN_2D)
     assert all(reason for reason in UNRELIABLE_IN_2D.values())
+
+
+def _runs_to_fill(column: np.ndarray, max_gap: int) -> np.ndarray:
+    """The definition, one joint at a time: interior runs of missing frames no longer than max_gap."""
+    fill = np.zeros_like(column)
+    t = 0
+    while t < column.size:
+        if not column[t]:
+            t += 1
+            continue
+        end = t
+        while end < column.size and column[end]:
+            end += 1
+        if t > 0 and end < column.size and end - t <= max_gap:
+            fill[t:end] = True
+        t = end
+    return fill
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), frames=st.integers(2, 40), rate=st.sampled_from([0.1, 0.4, 0.8]),
+       max_gap=st.integers(0, 6))
+def test_fill_gaps_fills_exactly_the_short_interior_runs_of_every_joint(seed, frames, rate, max_gap):
+    rng = np.random.default_rng(seed)
+    positions = rng.normal(size=(frames, 21, 3))
+    missing = rng.random((frames, 21)) < rate
+    missing[:, 0] = False  # keep one joint so the skeleton is valid
+    positions[missing] = np.nan
+    filled, report = fill_gaps(Skeleton(positions=positions, fps=30), max_gap=max_gap)
+    for j, name in enumerate(JOINTS):
+        expected = _runs_to_fill(missing[:, j], max_gap)
+        now_present = ~np.isnan(filled.positions[:, j, 0])
+        assert np.array_equal(now_present, ~missing[:, j] | expected), name
+        assert report[name] == pytest.approx(expected.mean())

@@ -29,7 +29,7 @@ def cmd_eval_detectors(args: argparse.Namespace) -> int:
     from engine.evaluation import detector_accuracy
 
     kg = load_graph(args)
-    tallies = detector_accuracy(kg, Path(args.data))
+    tallies = detector_accuracy(kg, Path(args.data), cache_dir=args.cache)
 
     def fmt(x: float | None) -> str:
         return "   -" if x is None else f"{x:4.2f}"
@@ -66,4 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                       description="Run every detector on a synthetic dataset (flexaqa synth) and count "
                       "true/false positives against the injected errors.")
     p.add_argument("data", help="a folder written by flexaqa synth")
+    p.add_argument("--cache", type=Path, metavar="DIR",
+                   help="keep parsed CSV tables here as binary arrays, so later runs skip the text parsing")
     p.set_defaults(func=cmd_eval_detectors)
