@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
+import os
+import resource
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -79,6 +84,32 @@ def _decode_fps(source: bytes | Path, repeat: int) -> tuple[int, float]:
     return count, count / (ms / 1000)
 
 
+def bar_run(root: str, cache: str, repeat: int) -> tuple[float, float]:
+    """(median ms, page faults per rep) of the bar's work: one rep from the parse cache, preprocessed."""
+    cached = FlexDataset(root, load_video=False, cache_dir=cache)
+    work = lambda: _preprocess(cached.load("A16", 1))  # noqa: E731
+    work()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    ms = median_ms(work, repeat)
+    return ms, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / (repeat + 1)
+
+
+def _bar_with_heap_trimmed_every_rep(root: Path, cache: Path, repeat: int) -> tuple[float, float]:
+    """The bar again, in a new interpreter whose glibc trim threshold is pinned at its static 128 KB.
+
+    glibc normally raises that threshold after the first large free, and then keeps a rep's freed
+    megabytes for the next rep; pinned, it hands them back to the OS every rep and the next rep faults
+    them in again, which on this VM costs milliseconds. Which regime a process is in depends on its
+    allocation history, so the bench shows both, with the page faults that tell them apart.
+    """
+    code = f"import bench_clips, json; print(json.dumps(bench_clips.bar_run({str(root)!r}, {str(cache)!r}, {repeat})))"
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "131072"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env=env, capture_output=True,
+                         text=True, check=True)
+    ms, faults = json.loads(out.stdout)
+    return ms, faults
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=30)
@@ -101,11 +132,15 @@ def main() -> None:
             ("EMG: median frequency (fatigue feature)", lambda: median_frequency(clip.emg)),
             ("skeleton: segment reps", lambda: segment_skeleton(clip.skeleton)),
             ("one rep: parse CSVs + preprocess (first epoch)", lambda: _preprocess(text.load("A16", 1))),
-            ("one rep: cached parse + preprocess (later epochs)", lambda: _preprocess(cached.load("A16", 1))),
         ]
         for name, work in steps:
             rows.append((name, f"{median_ms(work, args.repeat):.2f} ms", "median"))
-        bar_ms = median_ms(lambda: _preprocess(cached.load("A16", 1)), args.repeat)
+        bar_ms, faults = bar_run(str(root), str(cache), args.repeat)
+        rows.append((f"one rep: cached parse + preprocess ({faults:.0f} page faults/rep)", f"{bar_ms:.2f} ms",
+                     "median"))
+        trimmed_ms, trimmed_faults = _bar_with_heap_trimmed_every_rep(root, cache, args.repeat)
+        rows.append((f"  same, heap trimmed every rep ({trimmed_faults:.0f} page faults/rep)", f"{trimmed_ms:.2f} ms",
+                     "median"))
 
     buffer = io.BytesIO()
     write_video(buffer, _synthetic_video())
@@ -121,7 +156,8 @@ def main() -> None:
     for name, value, stat in rows:
         print(f"{name:<{width}}  {value:>16}  {stat}")
     verdict = "met" if bar_ms < BAR_MS else "NOT met"
-    print(f"\nbar: parse + preprocess one rep under {BAR_MS:g} ms: {verdict} ({bar_ms:.2f} ms, cached parse)")
+    print(f"\nbar: parse + preprocess one rep under {BAR_MS:g} ms: {verdict} ({bar_ms:.2f} ms; "
+          f"{trimmed_ms:.2f} ms when the heap is trimmed every rep)")
 
 
 if __name__ == "__main__":
