@@ -30,15 +30,37 @@ class ClipModel(BaseModel):
             raise from_validation_error(exc, cls.field_prefix) from None
 
 
+def freeze(array: np.ndarray) -> np.ndarray:
+    """Make ``array`` and the arrays it views read-only; for fresh results that a model will share."""
+    view: object = array
+    while isinstance(view, np.ndarray):
+        view.flags.writeable = False
+        view = view.base
+    return array
+
+
+def _frozen_throughout(array: np.ndarray) -> bool:
+    """True when neither ``array`` nor any array it views can be written (memory owned by something else,
+    such as a memory map, might still change)."""
+    view: object = array
+    while isinstance(view, np.ndarray):
+        if view.flags.writeable:
+            return False
+        if view.base is None:
+            return True
+        view = view.base
+    return False
+
+
 def as_float_array(value: object, field: str, order: Literal["K", "F"] = "K") -> np.ndarray:
-    """``value`` as a float64 array no one else writes to: a copy (in memory ``order``), unless it
-    already is a read-only float64 array in that order (processing results, cache entries), which is
-    shared rather than copied.
+    """``value`` as a float64 array no one can write to through another reference: a copy (in memory
+    ``order``), unless it already is a float64 array in that order that is read-only throughout (see
+    :func:`freeze`), which is shared rather than copied.
 
     Raises a ClipError naming ``field`` when ``value`` is not numeric.
     """
-    if (isinstance(value, np.ndarray) and value.dtype == np.float64 and not value.flags.writeable
-            and (order == "K" or value.flags.f_contiguous)):
+    if (isinstance(value, np.ndarray) and value.dtype == np.float64 and (order == "K" or value.flags.f_contiguous)
+            and _frozen_throughout(value)):
         return value
     try:
         return np.array(value, dtype=np.float64, order=order)

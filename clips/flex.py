@@ -173,22 +173,19 @@ class FlexDataset:
             )
 
     def _skeleton(self, path: Path) -> Skeleton:
-        cached = self._cache.load(path) if self._cache else None
-        if cached is not None:
-            return Skeleton(positions=cached[0], fps=self.fps, layout="FLEX-21")
-        skeleton = read_skeleton_points(path, self.fps)
-        if self._cache:
-            self._cache.store(path, skeleton.positions, {})
-        return skeleton
+        if self._cache is None:
+            return read_skeleton_points(path, self.fps)
+        return self._cache.fetch(
+            path, lambda p: read_skeleton_points(p, self.fps), lambda s: (s.positions, {}),
+            lambda positions, _: Skeleton(positions=positions, fps=self.fps, layout="FLEX-21"))
 
     def _emg(self, path: Path) -> EMG:
-        cached = self._cache.load(path) if self._cache else None
-        if cached is not None:
-            return EMG(samples=cached[0], sampling_rate=self.emg_rate, channels=cached[1].get("channels"))
-        emg = read_emg_csv(path, self.emg_rate)
-        if self._cache:
-            self._cache.store(path, emg.samples, {"channels": list(emg.channels) if emg.channels else None})
-        return emg
+        if self._cache is None:
+            return read_emg_csv(path, self.emg_rate)
+        return self._cache.fetch(
+            path, lambda p: read_emg_csv(p, self.emg_rate),
+            lambda e: (e.samples, {"channels": list(e.channels) if e.channels else None}),
+            lambda samples, meta: EMG(samples=samples, sampling_rate=self.emg_rate, channels=meta.get("channels")))
 
     def load(self, action: str, index: int) -> Clip | None:
         """The clip of one sample, or None (logged) when none of its modalities is present."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from scipy import signal
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-from clips.emg import EMG, envelope
+from clips.emg import EMG, decimation, envelope
 from clips.errors import ClipError
 from clips.skeleton import Skeleton
 
@@ -185,12 +185,14 @@ def segment_emg(
     reps = find_repetitions(
         activity, env.sampling_rate, eccentric_first, min_rep_s, prominence, min_prominence=min_burst
     )
-    block = round(emg.sampling_rate / env.sampling_rate)
-    return [_stretched(rep, block) for rep in reps]
+    return [_in_recording_samples(rep, decimation(emg, env)) for rep in reps]
 
 
-def _stretched(rep: Repetition, factor: int) -> Repetition:
-    """The same rep with every index multiplied by ``factor`` (envelope samples -> recording samples)."""
-    phases = tuple(p.model_copy(update={"start": p.start * factor, "end": p.end * factor}) for p in rep.phases)
-    return rep.model_copy(update={"start": rep.start * factor, "end": rep.end * factor,
-                                  "turn": rep.turn * factor, "phases": phases})
+def _in_recording_samples(rep: Repetition, block: int) -> Repetition:
+    """A rep found on an envelope, in samples of the recording: bounds at block edges, the turn at the
+    centre of its block."""
+    turn = min(rep.turn * block + block // 2, rep.end * block)
+    first, second = ({"name": p.name, "start": p.start * block, "end": p.end * block} for p in rep.phases)
+    first["end"] = second["start"] = turn
+    return Repetition.model_validate({"index": rep.index, "start": rep.start * block, "end": rep.end * block,
+                                      "turn": turn, "phases": (first, second)})

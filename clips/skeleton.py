@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import field_validator, model_validator
 from scipy.interpolate import make_interp_spline
 
-from clips.base import ClipModel, as_float_array, check_finite, positive_number
+from clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
 from clips.errors import ClipError
 from clips.layouts import JOINT_INDEX, JOINTS, get_layout
 
@@ -131,17 +131,12 @@ class Skeleton(ClipModel):
         return [name for i, name in enumerate(JOINTS) if np.isnan(self.positions[:, i, 0]).all()]
 
     def replace(self, **changes: object) -> Skeleton:
-        """A copy with fields changed by processing (positions, confidence, fps), taken as they are.
-
-        Processing keeps the shape and the rule that a joint is missing in all its coordinates at once,
-        so the one check left is for overflow; the arrays are frozen, not copied.
-        """
-        for name in ("positions", "confidence"):
-            value = changes.get(name)
+        """A validated copy with some fields changed. Arrays given are frozen and shared, not copied: pass
+        fresh results that nobody else writes to."""
+        for value in changes.values():
             if isinstance(value, np.ndarray):
-                check_finite(value, f"skeleton.{name}", allow_nan=True)
-                value.flags.writeable = False
-        return self.model_copy(update=changes)
+                freeze(value)
+        return Skeleton(**{**self.__dict__, **changes})
 
 
 def fill_gaps(

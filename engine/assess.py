@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from clips.clip import Clip
-from clips.emg import envelope, normalise, preprocess
+from clips.emg import decimation, envelope, normalise, preprocess
 from clips.errors import ClipError
 from clips.segmentation import Repetition, motion_signal, segment_emg, segment_skeleton
 from clips.skeleton import fill_gaps
@@ -79,8 +79,8 @@ def repetitions_of(kg: KnowledgeGraph, clip: Clip) -> list[Repetition]:
         if reps:
             return reps
         env = envelope(clip.emg)
-        block = round(clip.emg.sampling_rate / env.sampling_rate)
-        turn = int(np.argmax(env.samples.mean(axis=1))) * block  # sEMG peaks at the effort, whatever the order
+        block = decimation(clip.emg, env)
+        turn = int(np.argmax(env.samples.mean(axis=1))) * block + block // 2  # sEMG peaks at the effort
         return [_single_rep(clip.emg.samples.shape[0], turn, eccentric_first)]
     turn = int(np.argmin(signal) if eccentric_first else np.argmax(signal))
     return [_single_rep(length, turn, eccentric_first)]

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from clips.clip import Clip
+from clips.emg import envelope
 from clips.files import load_clip, save_bundle
-from engine.assess import assess
+from engine.assess import assess, recording_of, repetitions_of
 from engine.synth.generate import synthetic_set
 from engine.synth.inject import plan_for
 from kg import KnowledgeGraph
@@ -159,3 +161,23 @@ def test_model_probabilities_fill_in_for_abstaining_detectors(kg: KnowledgeGraph
     assert report.score == pytest.approx(100 * (1 - 0.5 * blind.weight / kg.w_max("A16")), abs=0.01)
     with pytest.raises(ValueError, match="must lie in"):
         assess(kg, clip, model_probabilities={1: {blind.id: 1.5}})
+
+
+def test_recording_carries_the_envelope_at_its_own_rate(kg: KnowledgeGraph) -> None:
+    clip = synthetic_set(kg, "A16", [[], []], seed=4)
+    rec = recording_of(kg, clip)
+    assert rec.emg_rate == envelope(clip.emg).sampling_rate == 200
+    assert rec.envelope.shape[0] == pytest.approx(clip.emg.duration * rec.emg_rate, abs=1)
+
+
+def test_semg_only_repetitions_are_in_recording_samples_near_the_motion(kg: KnowledgeGraph) -> None:
+    clip = synthetic_set(kg, "A16", [[], [], []], seed=4)
+    by_motion = repetitions_of(kg, clip)
+    by_semg = repetitions_of(kg, Clip(action="A16", emg=clip.emg))
+    single = repetitions_of(kg, Clip(action="A16", emg=synthetic_set(kg, "A16", [[]], seed=4).emg))
+    assert len(by_semg) == len(by_motion) == 3 and len(single) == 1
+    fps, rate = clip.skeleton.fps, clip.emg.sampling_rate
+    for motion, semg in zip(by_motion, by_semg, strict=True):
+        assert motion.start / fps - 0.7 <= semg.turn / rate <= motion.end / fps + 0.5  # the effort peaks late
+        assert semg.end <= clip.emg.samples.shape[0]
+    assert 1.0 <= single[0].turn / rate <= 3.0

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clips.cache import ParsedCache
 from clips.clip import Clip
 from clips.emg import EMG
 from clips.errors import ClipError
@@ -54,6 +55,7 @@ def test_bad_clip_fields_are_named(kwargs, field):
 
 @pytest.fixture
 def flex_root(tmp_path: Path) -> Path:
+    tmp_path = tmp_path / "flex"
     write_sample(tmp_path, 1, Clip(action="A16", skeleton=SKELETON, emg=EMG_16, views=(VIEW, VIEW)))
     write_sample(tmp_path, 2, Clip(action="A16", skeleton=SKELETON))
     write_sample(tmp_path, 7, Clip(action="A03", emg=EMG_16))
@@ -143,37 +145,78 @@ def _scramble_keeping_stamp(path: Path) -> None:
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
+def _emg_entry(cache: Path) -> tuple[Path, Path]:
+    """The record and the array of the cached A16/001 sEMG table."""
+    (array,) = (cache / "EMG/A16/001").glob("EMG.csv.*.npy")
+    return cache / "EMG/A16/001/EMG.csv.json", array
+
+
 def test_parse_cache_serves_later_reads_without_parsing_the_text(flex_root, tmp_path):
     cache = tmp_path / "cache"
     first = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
-    assert (cache / "EMG/A16/001/EMG.csv.npy").is_file()
+    _emg_entry(cache)
     _scramble_keeping_stamp(flex_root / "EMG/A16/001/EMG.csv")
     _scramble_keeping_stamp(flex_root / "Skeleton/A16/001/skeleton_points.csv")
     again = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
     np.testing.assert_array_equal(again.skeleton.positions, SKELETON.positions)
     np.testing.assert_array_equal(again.emg.samples, first.emg.samples)
     assert again.emg.channels == first.emg.channels == tuple(NAMES)
+    with pytest.raises(ValueError):
+        again.emg.samples[0, 0] = 1.0  # shared with the cache entry, so frozen
     with pytest.raises(ClipError):
         FlexDataset(flex_root, load_video=False).load("A16", 1)  # the text really is unreadable now
 
 
-def test_edited_source_is_parsed_again(flex_root, tmp_path):
+def test_edited_source_is_parsed_again_and_replaces_the_entry(flex_root, tmp_path):
     cache = tmp_path / "cache"
     FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
     edited = EMG(samples=EMG_16.samples[:4000] * 2, sampling_rate=2000, channels=NAMES)
     write_sample(flex_root, 1, Clip(action="A16", emg=edited))
     clip = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
     np.testing.assert_array_equal(clip.emg.samples, edited.samples)
+    np.testing.assert_array_equal(np.load(_emg_entry(cache)[1]), edited.samples)  # one array left, the new one
 
 
-def test_damaged_cache_entry_is_a_miss_and_is_rewritten(flex_root, tmp_path):
+def test_a_source_edited_while_it_is_parsed_is_not_cached_under_its_new_stamp(tmp_path):
+    root, source = tmp_path / "data", tmp_path / "data" / "table.csv"
+    root.mkdir()
+    source.write_text("1\n2\n")
+    cache = ParsedCache(tmp_path / "cache", root)
+
+    def parse_then_edit(path: Path) -> np.ndarray:
+        values = np.loadtxt(path)
+        path.write_text("1\n2\n3\n")  # a writer gets in while this version is parsed
+        return values
+
+    pack, unpack = (lambda a: (a, {})), (lambda a, _: a)
+    assert cache.fetch(source, parse_then_edit, pack, unpack).tolist() == [1, 2]
+    assert cache.fetch(source, np.loadtxt, pack, unpack).tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda record, array: array.write_bytes(b"not an array"),
+        lambda record, array: np.save(array, np.zeros(5)),  # a valid .npy, but not an sEMG table
+        lambda record, array: np.save(array, np.full((6867, 16), np.nan)),
+        lambda record, array: record.write_text(record.read_text().replace('"meta": {', '"meta": 3, "x": {')),
+        lambda record, array: record.write_text('{"source": ' + "[" * 5000 + "]" * 5000 + "}"),
+        lambda record, array: record.write_text("[]"),
+    ],
+)
+def test_damaged_cache_entry_is_a_miss_and_is_rewritten(flex_root, tmp_path, damage):
     cache = tmp_path / "cache"
     FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
-    entry = cache / "EMG/A16/001/EMG.csv.npy"
-    entry.write_bytes(b"not an array")
+    damage(*_emg_entry(cache))
     clip = FlexDataset(flex_root, load_video=False, cache_dir=cache).load("A16", 1)
     np.testing.assert_array_equal(clip.emg.samples, EMG_16.samples)
-    np.testing.assert_array_equal(np.load(entry), EMG_16.samples)
+    np.testing.assert_array_equal(np.load(_emg_entry(cache)[1]), EMG_16.samples)
+
+
+def test_cache_inside_the_dataset_is_refused(flex_root):
+    with pytest.raises(ClipError) as err:
+        FlexDataset(flex_root, cache_dir=flex_root / "cache")
+    assert err.value.field == "cache_dir"
 
 
 def test_unwritable_cache_folder_warns_once_and_reads_on(flex_root, tmp_path, caplog):

@@ -190,3 +190,11 @@ def test_fill_gaps_fills_exactly_the_short_interior_runs_of_every_joint(seed, fr
         now_present = ~np.isnan(filled.positions[:, j, 0])
         assert np.array_equal(now_present, ~missing[:, j] | expected), name
         assert report[name] == pytest.approx(expected.mean())
+
+
+def test_filling_gaps_of_a_skeleton_nobody_is_sure_of_is_a_clear_error():
+    positions = np.random.default_rng(0).normal(size=(10, 21, 3))
+    skel = Skeleton(positions=positions, fps=30, confidence=np.full((10, 21), 0.2))
+    with pytest.raises(ClipError) as err:
+        fill_gaps(skel, min_confidence=0.5)
+    assert "missing in every frame" in err.value.problem
