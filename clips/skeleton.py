@@ -63,15 +63,19 @@ class Skeleton(ClipModel):
             raise ClipError("skeleton.positions", f"too long: {frames} frames, at most {MAX_FRAMES}")
         check_finite(data, "skeleton.positions", allow_nan=True)
         nan = np.isnan(data)
-        partial = nan.any(axis=2) & ~nan.all(axis=2)
-        if partial.any():
-            frame, joint = (int(i) for i in np.argwhere(partial)[0])
-            raise ClipError(
-                "skeleton.positions",
-                f"frame {frame} joint {JOINTS[joint]} has some coordinates NaN and others not",
-            )
-        if nan.all():
-            raise ClipError("skeleton.positions", "every joint is missing in every frame")
+        if nan.any():  # coordinate by coordinate: numpy reduces a length-3 axis slowly
+            missing = nan[:, :, 0]
+            partial = np.zeros_like(missing)
+            for axis in range(1, data.shape[2]):
+                partial |= nan[:, :, axis] != missing
+            if partial.any():
+                frame, joint = (int(i) for i in np.argwhere(partial)[0])
+                raise ClipError(
+                    "skeleton.positions",
+                    f"frame {frame} joint {JOINTS[joint]} has some coordinates NaN and others not",
+                )
+            if missing.all():
+                raise ClipError("skeleton.positions", "every joint is missing in every frame")
         data.flags.writeable = False
         return data
 
@@ -158,6 +162,8 @@ def fill_gaps(
             positions = positions.copy()
             positions[unsure] = np.nan
     missing = np.isnan(positions[:, :, 0])
+    if not missing.any():
+        return skeleton, dict.fromkeys(JOINTS, 0.0)
     fill = _short_interior_gaps(missing, max_gap)
     filled = dict(zip(JOINTS, fill.mean(axis=0).tolist(), strict=True))
     if positions is skeleton.positions and not fill.any():
