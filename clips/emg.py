@@ -118,14 +118,10 @@ class EMG(ClipModel):
             raise ClipError(field, f"processing produced unusable values ({exc.problem})") from None
 
 
-def _butter(order: int, edges: float | tuple[float, float], btype: str, rate: float) -> np.ndarray:
-    """Butterworth second-order sections, designed once per (order, edges, type, rate): a design costs
-    about as much as filtering a whole repetition. Each caller gets its own copy of the cached design."""
-    return _butter_design(order, edges, btype, rate).copy()
-
-
 @lru_cache(maxsize=64)
-def _butter_design(order: int, edges: float | tuple[float, float], btype: str, rate: float) -> np.ndarray:
+def _butter(order: int, edges: float | tuple[float, float], btype: str, rate: float) -> np.ndarray:
+    """Butterworth second-order sections, designed once per (order, edges, type, rate) and frozen: a
+    design costs about as much as filtering a whole repetition."""
     return freeze(signal.butter(order, edges, btype=btype, fs=rate, output="sos"))
 
 
@@ -145,7 +141,7 @@ def _bandpass_sos(rate: float, low_hz: float, high_hz: float, order: int) -> np.
 def _notch_sos(rate: float, mains_hz: float, quality: float) -> np.ndarray:
     if not 0 < mains_hz < rate / 2:
         raise ClipError("mains_hz", f"notch at {mains_hz:g} Hz must lie below Nyquist ({rate / 2:g} Hz)")
-    return _iirnotch(mains_hz, quality, rate).copy()
+    return _iirnotch(mains_hz, quality, rate)
 
 
 @lru_cache(maxsize=16)
@@ -160,6 +156,7 @@ def _padlen(sos: np.ndarray) -> int:
 
 def _filter(sos: np.ndarray, data: np.ndarray, zero_phase: bool, what: str) -> np.ndarray:
     """Run ``sos`` along time, once (causal) or forward and back (zero phase, which needs padding)."""
+    sos = np.array(sos)  # scipy filters want a writable copy; the cached designs are frozen
     if not zero_phase:
         return signal.sosfilt(sos, data, axis=0)
     if data.shape[0] <= _padlen(sos):

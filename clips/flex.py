@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.io
 from pydantic import BaseModel, ConfigDict
 
-from clips.cache import ParsedCache
+from clips.cache import Packed, ParsedCache
 from clips.clip import Clip
 from clips.emg import EMG
 from clips.errors import ClipError
@@ -33,6 +34,7 @@ from clips.skeleton import Skeleton
 from clips.video import Video, read_frame_folder, write_frame_folder
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EMG_RATE_HZ = 2000.0
 FPS = 30.0
@@ -172,17 +174,18 @@ class FlexDataset:
                 "FLEX %s: %s missing (first at %s); such fields are left empty", self.root, kind, where
             )
 
+    def _read(self, path: Path, parse: Callable[[Path], T], pack: Callable[[T], Packed],
+              unpack: Callable[[np.ndarray, dict[str, Any]], T]) -> T:
+        """``parse(path)``, through the parse cache when there is one."""
+        return parse(path) if self._cache is None else self._cache.fetch(path, parse, pack, unpack)
+
     def _skeleton(self, path: Path) -> Skeleton:
-        if self._cache is None:
-            return read_skeleton_points(path, self.fps)
-        return self._cache.fetch(
+        return self._read(
             path, lambda p: read_skeleton_points(p, self.fps), lambda s: (s.positions, {}),
             lambda positions, _: Skeleton(positions=positions, fps=self.fps, layout="FLEX-21"))
 
     def _emg(self, path: Path) -> EMG:
-        if self._cache is None:
-            return read_emg_csv(path, self.emg_rate)
-        return self._cache.fetch(
+        return self._read(
             path, lambda p: read_emg_csv(p, self.emg_rate),
             lambda e: (e.samples, {"channels": list(e.channels) if e.channels else None}),
             lambda samples, meta: EMG(samples=samples, sampling_rate=self.emg_rate, channels=meta.get("channels")))

@@ -15,6 +15,7 @@ from clips.emg import (
     EMG,
     balance,
     bandpass,
+    decimation,
     envelope,
     median_frequency,
     moving_rms,
@@ -168,7 +169,7 @@ def test_envelope_at_a_lower_rate_matches_the_full_rate_envelope():
     low = envelope(burst)
     full = envelope(burst, rate_hz=RATE)
     assert low.sampling_rate == 200 and full.sampling_rate == RATE
-    block = round(RATE / low.sampling_rate)
+    block = decimation(burst, low)
     centred = full.samples[block // 2 :: block][: low.samples.shape[0]]
     inner = slice(50, -50)  # the two pad their ends differently for the first and last quarter second
     assert np.abs(low.samples[inner] - centred[inner]).max() < 0.02 * full.samples.max()
@@ -254,7 +255,7 @@ def test_real_hdemg_reads_with_rate_and_names(hdemg):
 def test_real_hdemg_envelope_tracks_force(hdemg):
     grid, force = hdemg
     env = envelope(preprocess(grid))
-    block = round(grid.sampling_rate / env.sampling_rate)
+    block = decimation(grid, env)
     force_blocks = force.samples[: env.samples.shape[0] * block, 0].reshape(-1, block).mean(axis=1)
     r = float(np.corrcoef(env.samples.mean(axis=1), force_blocks)[0, 1])
     logger.info("HD-sEMG grid-mean envelope vs force: r = %.3f", r)
