@@ -9,12 +9,13 @@ import argparse
 
 from timing import median_ms  # bench/timing.py, beside this script
 
-from engine.assess import assess, recording_of, repetitions_of
+from clips.segmentation import repetitions
+from engine.assess import assess, recording_of
 from engine.detectors import evaluate
 from engine.scoring import Observation, repetition_score
-from engine.synth.generate import synthetic_set
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
+from synth.generate import synthetic_set
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     one = synthetic_set(kg, args.action, [[]], seed=1)
     ten = synthetic_set(kg, args.action, [[] for _ in range(10)], seed=2)
     rec = recording_of(kg, one)
-    rep = repetitions_of(kg, one)[0]
+    rep = repetitions(one.skeleton, one.emg)[0]
     rules = kg.rules_of(args.action)
     w_max = kg.w_max(args.action)
 
@@ -37,7 +38,7 @@ def main() -> None:
                                  for f in findings])
 
     ten_rec = recording_of(kg, ten)
-    ten_reps = repetitions_of(kg, ten)
+    ten_reps = repetitions(ten.skeleton, ten.emg)
 
     def detect_and_score_set() -> None:
         for r in ten_reps:

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.synth.generate import Options, generate
 from kg import KnowledgeGraph
+from synth.generate import Options, generate
 
 
 def main() -> None:
@@ -27,11 +27,11 @@ def main() -> None:
         labels = generate(kg, Path(tmp), Options(per_action=args.per_action, seed=args.seed))
         seconds = time.perf_counter() - start
         size_mb = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file()) / 1e6
-    reps = len(labels["samples"])
+    reps = len(labels.samples)
     rows = [
         (f"{len(kg.actions)} actions x {args.per_action} reps, written", f"{seconds:.1f} s"),
         ("per repetition", f"{1000 * seconds / reps:.0f} ms"),
-        ("injected errors", str(sum(len(s["errors"]) for s in labels["samples"]))),
+        ("injected errors", str(sum(len(s.errors) for s in labels.samples))),
         ("on disk", f"{size_mb:.0f} MB"),
     ]
     width = max(len(name) for name, _ in rows)

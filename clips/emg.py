@@ -342,3 +342,16 @@ def median_frequency(emg: EMG, window_s: float | None = None, segment_s: float =
     mdf = freqs[idx - 1] + frac * (freqs[idx] - freqs[idx - 1])
     mdf[~(total[:, 0] > 0)] = np.nan
     return mdf[0] if window_s is None else mdf
+
+
+def pair_references(env: EMG, pairs: dict[tuple[str, str], int]) -> np.ndarray:
+    """Per channel, the peak of its muscle's left/right pair, to pass to :func:`normalise` as ``mvc``.
+
+    ``pairs`` maps (muscle, side) to a column. Both sides share one reference, so a left/right difference
+    survives normalisation (each channel's own peak would erase it).
+    """
+    peaks = env.samples.max(axis=0)
+    shared = peaks.copy()
+    for (muscle, _), column in pairs.items():
+        shared[column] = max(peaks[c] for (m, _), c in pairs.items() if m == muscle)
+    return np.where(shared > 0, shared, 1.0)

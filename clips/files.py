@@ -19,6 +19,7 @@ from clips.emg import EMG
 from clips.errors import ClipError
 from clips.flex import read_skeleton_points
 from clips.layouts import JOINTS
+from clips.pose import available as pose_available
 from clips.pose import estimate_pose
 from clips.readers import (
     read_emg_csv,
@@ -36,6 +37,28 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv")
 POSE_LONG_SIDE = 480
 """Frames are decoded at most this large for pose estimation (MediaPipe works at 256 px internally)."""
 EMG_SUFFIXES = (".csv", ".npy", ".mat")
+RATE_SUFFIXES = (".npz", ".json", *VIDEO_SUFFIXES)
+"""Files that carry their own frame rate; a ``.csv`` or ``.npy`` skeleton does not."""
+DEFAULT_FPS = 30.0
+"""The frame rate assumed for a skeleton file without one (FLEX's and most phone cameras'); always stated."""
+FPS_RANGE = (1.0, 1000.0)
+"""Plausible skeleton frame rates (frames per second): a rate outside is a typo or a different unit."""
+EMG_RATE_RANGE = (100.0, 100_000.0)
+"""Plausible sEMG sampling rates (Hz): below 100 Hz the muscle signal is lost, above 100 kHz no sensor samples."""
+
+
+def check_rate(value: float, limits: tuple[float, float], field: str, unit: str) -> float:
+    """``value`` when it lies within ``limits``; else a ClipError that gives the allowed range."""
+    low, high = limits
+    if not low <= value <= high:  # also refuses NaN
+        raise ClipError(field, f"{value:g} {unit} is outside the plausible range {low:g}-{high:g} {unit}")
+    return value
+
+
+def assumed_fps(path: str | Path, fps: float | None) -> float | None:
+    """The frame rate that :func:`load_clip` will assume for ``path``: :data:`DEFAULT_FPS` when the caller
+    gave none and the file carries none, else None (nothing assumed)."""
+    return DEFAULT_FPS if fps is None and Path(path).suffix.lower() not in RATE_SUFFIXES else None
 
 
 def save_bundle(path: str | Path, clip: Clip) -> None:
@@ -52,7 +75,7 @@ def save_bundle(path: str | Path, clip: Clip) -> None:
 
 
 def load_bundle(path: str | Path, action: str | None = None) -> Clip:
-    """Read a clip written by :func:`save_bundle`; ``action`` overrides the stored one."""
+    """Read a clip written by :func:`save_bundle`; a given ``action`` must agree with the stored one."""
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -75,7 +98,11 @@ def load_bundle(path: str | Path, action: str | None = None) -> Clip:
         channels = [str(c) for c in doc["emg_channels"]] if "emg_channels" in doc else None
         emg = EMG(samples=doc["emg_samples"].astype(np.float64), sampling_rate=_scalar(doc, "emg_rate"),
                   channels=channels)
-    chosen = action or (str(doc["action"]) if "action" in doc else None)
+    stored = str(doc["action"]) if "action" in doc else None
+    if action and stored and action != stored:
+        raise ClipError("clip.action", f"{path} holds {stored}, but {action} was asked for: leave the action out, "
+                        "or assess a clip of that action")
+    chosen = action or stored
     if not chosen:
         raise ClipError("clip.action", f"{path} names no action; give one with --action")
     return Clip(action=chosen, skeleton=skeleton, emg=emg)
@@ -124,15 +151,22 @@ def load_emg(path: str | Path, sampling_rate: float | None = None) -> EMG:
     raise ClipError("emg.file", f"unsupported sEMG file {path.name}; use one of {EMG_SUFFIXES}")
 
 
-def load_clip(path: str | Path, action: str | None = None, layout: str = "MediaPipe-33", fps: float = 30.0,
+def load_clip(path: str | Path, action: str | None = None, layout: str = "MediaPipe-33", fps: float | None = None,
               emg: str | Path | None = None, emg_rate: float | None = None) -> Clip:
-    """A clip from a bundle or a skeleton file, with optional sEMG from a second file."""
+    """A clip from a bundle or a skeleton file, with optional sEMG from a second file. A skeleton file without
+    a frame rate is read at ``fps``, else at :data:`DEFAULT_FPS` (see :func:`assumed_fps`)."""
     path = Path(path)
+    fps = DEFAULT_FPS if fps is None else check_rate(fps, FPS_RANGE, "skeleton.fps", "fps")
+    if emg_rate is not None:
+        check_rate(emg_rate, EMG_RATE_RANGE, "emg.sampling_rate", "Hz")
     if path.suffix.lower() == ".npz":
         clip = load_bundle(path, action)
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         if not action:
             raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one with --action")
+        if not pose_available():
+            raise ClipError("clip.file", f"{path.name} is a video, and reading a pose from video needs the pose "
+                            "extra: pip install 'flexaqa[pose]' (or give a skeleton file)")
         info = probe_video(path)
         scale = min(1.0, POSE_LONG_SIDE / max(info.width, info.height))
         video = read_video(path, size=(round(info.width * scale), round(info.height * scale)))

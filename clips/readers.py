@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,9 @@ def read_skeleton_csv(
     rows = _text_rows(path, "skeleton.csv")
     header = [name.strip() for name in rows[0]]
     body = rows[1:]
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise ClipError("skeleton.csv", _ragged(path, r + 2, len(row), len(header)))
     dims = 3 if use_depth else 2
     source = {name: i for i, name in enumerate(spec.joints)}
     positions = np.full((len(body), len(spec.joints), dims), np.nan)
@@ -99,10 +103,7 @@ def read_skeleton_csv(
             target = confidence[:, source[joint]]
         else:
             continue
-        target[:] = [
-            _cell(row[col] if col < len(row) else "", r + 2, name, "skeleton.csv")
-            for r, row in enumerate(body)
-        ]
+        target[:] = [_cell(row[col], r + 2, name, "skeleton.csv") for r, row in enumerate(body)]
     if not axes:
         raise ClipError(
             "skeleton.csv", f"no column named <joint>_x/<joint>_y for any {spec.name} joint in {path}"
@@ -115,7 +116,7 @@ def read_skeleton_csv(
     labels = None
     if label_column in header:
         col = header.index(label_column)
-        labels = [row[col].strip() if col < len(row) else "" for row in body]
+        labels = [row[col].strip() for row in body]
     internal, missing = map_to_internal(positions, spec)
     conf = None if np.isnan(confidence).all() else np.clip(map_confidence_to_internal(confidence, spec), 0, 1)
     skeleton = Skeleton(positions=internal, fps=fps, layout=spec.name, confidence=conf)
@@ -183,7 +184,8 @@ def read_emg_csv(path: str | Path, sampling_rate: float | None = None) -> EMG:
     ``timestamp``, ``time_s``) is dropped and, when no rate is given, sets the rate from its median step.
     """
     try:
-        with open(path, encoding="utf-8-sig") as handle:
+        with open(path, encoding="utf-8-sig") as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an empty file is reported below, as a ClipError
             first = handle.readline()
             data = np.loadtxt(handle, delimiter=",", ndmin=2)
         header = [name.strip() for name in first.split(",")]
@@ -191,11 +193,11 @@ def read_emg_csv(path: str | Path, sampling_rate: float | None = None) -> EMG:
             data = np.vstack([np.array(header, dtype=np.float64), data]) if data.size else data
             header = [f"ch{i + 1}" for i in range(len(header))]
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ClipError("emg.csv", f"cannot read {path}: {exc}") from None
+        raise ClipError("emg.csv", _ragged_row(path, _header_width(path)) or f"cannot read {path}: {exc}") from None
     if data.size == 0:
         raise ClipError("emg.csv", f"{path} has no samples")
     if data.shape[1] != len(header):
-        raise ClipError("emg.csv", f"{len(header)} header names for {data.shape[1]} columns")
+        raise ClipError("emg.csv", _ragged(path, 2, data.shape[1], len(header)))
     time_cols = [i for i, name in enumerate(header) if name.lower() in TIME_COLUMNS]
     if time_cols:
         if sampling_rate is None and data.shape[0] > 1:
@@ -206,6 +208,32 @@ def read_emg_csv(path: str | Path, sampling_rate: float | None = None) -> EMG:
     if sampling_rate is None:
         raise ClipError("emg.sampling_rate", "missing: pass sampling_rate=... (no usable time column)")
     return EMG(samples=data, sampling_rate=sampling_rate, channels=header)
+
+
+def _ragged(path: str | Path, row: int, width: int, header: int) -> str:
+    return f"{path} row {row} has {width} column(s), but the header has {header}: every row needs one cell per column"
+
+
+def _header_width(path: str | Path) -> int | None:
+    """How many columns the first line of a CSV names (None when it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.readline().count(",") + 1
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _ragged_row(path: str | Path, width: int | None) -> str | None:
+    """The first row whose column count differs from the header's, said with file and row; looked for only
+    after a parse failed, so reading a well-formed file costs nothing extra."""
+    if width is None:
+        return None
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            cells = line.count(",") + 1
+            if line.strip() and cells != width:
+                return _ragged(path, number, cells, width)
+    return None
 
 
 def _is_numeric(cells: list[str]) -> bool:

@@ -196,3 +196,58 @@ def _in_recording_samples(rep: Repetition, block: int) -> Repetition:
     first["end"] = second["start"] = turn
     return Repetition.model_validate({"index": rep.index, "start": rep.start * block, "end": rep.end * block,
                                       "turn": turn, "phases": (first, second)})
+
+
+MIN_REPETITION_S = 0.3
+"""No loaded repetition is shorter than this (a fast curl takes about a second): a shorter clip holds none."""
+
+
+def repetitions(skeleton: Skeleton | None, emg: EMG | None, eccentric_first: bool = True,
+                min_excursion: float = 0.05, min_swing: float = 0.1) -> list[Repetition]:
+    """The repetitions of a clip: from the motion when it has a skeleton (frames), else from sEMG bursts
+    (recording samples).
+
+    A clip that holds one movement too short to cut as a set is one repetition turning at its extreme
+    (the lowest point when the eccentric phase comes first) or, from sEMG alone, at the activity peak.
+    A clip without movement (joints moving under ``min_excursion`` of body height, or sEMG activity
+    swinging under ``min_swing`` of its peak) or shorter than :data:`MIN_REPETITION_S` is an error:
+    there is nothing to score.
+    """
+    if skeleton is not None:
+        if skeleton.frames < MIN_REPETITION_S * skeleton.fps:
+            raise ClipError("skeleton.positions", f"{skeleton.frames} frames at {skeleton.fps:g} fps last under "
+                            f"{MIN_REPETITION_S} s: too short to hold a repetition")
+        reps = segment_skeleton(skeleton, eccentric_first=eccentric_first, min_excursion=min_excursion)
+        if reps:
+            return reps
+        signal_ = motion_signal(skeleton)
+        heights = skeleton.positions[:, :, 1]
+        with np.errstate(invalid="ignore"):
+            extent = float(np.nanmedian(np.nanmax(heights, axis=1) - np.nanmin(heights, axis=1)))
+        if not np.ptp(signal_) >= min_excursion * extent:
+            raise ClipError("skeleton.positions", f"no repetition found: the joints move less than "
+                            f"{min_excursion:.0%} of the body's height")
+        turn = int(np.argmin(signal_) if eccentric_first else np.argmax(signal_))
+        return [_single_rep(skeleton.frames, turn, eccentric_first)]
+    if emg is None:
+        raise ClipError("clip", "a skeleton or an sEMG recording is needed to find repetitions")
+    if emg.samples.shape[0] < MIN_REPETITION_S * emg.sampling_rate:
+        raise ClipError("emg.samples", f"{emg.samples.shape[0]} samples at {emg.sampling_rate:g} Hz last under "
+                        f"{MIN_REPETITION_S} s: too short to hold a repetition")
+    reps = segment_emg(emg, eccentric_first=eccentric_first)
+    if reps:
+        return reps
+    env = envelope(emg)
+    activity = env.samples.mean(axis=1)
+    if not activity.max() > 0 or np.ptp(activity) < min_swing * activity.max():
+        raise ClipError("emg.samples", "no repetition found: the sEMG activity never rises above its resting level")
+    block = decimation(emg, env)
+    turn = int(np.argmax(activity)) * block + block // 2  # sEMG peaks at the effort
+    return [_single_rep(emg.samples.shape[0], turn, eccentric_first)]
+
+
+def _single_rep(length: int, turn: int, eccentric_first: bool) -> Repetition:
+    turn = min(max(turn, 1), length - 1)
+    first, second = ("eccentric", "concentric") if eccentric_first else ("concentric", "eccentric")
+    return Repetition.model_validate({"index": 0, "start": 0, "end": length, "turn": turn, "phases": (
+        {"name": first, "start": 0, "end": turn}, {"name": second, "start": turn, "end": length})})

@@ -8,7 +8,6 @@ in (``map_to_internal``), so "up" means up in every layout. 3D data keeps its so
 from __future__ import annotations
 
 import logging
-from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -23,19 +22,6 @@ logger = logging.getLogger(__name__)
 
 MIN_FRAMES = 2
 MAX_FRAMES = 100_000
-
-UNRELIABLE_IN_2D: MappingProxyType[str, str] = MappingProxyType(
-    {
-        "out_of_plane_angle": "a joint angle whose plane contains the camera axis is foreshortened in 2D",
-        "depth_asymmetry": "left/right differences along the camera axis are invisible in one view",
-        "frontal_deviation_in_side_view": "medial/lateral drift of a joint lies along the camera axis in a "
-        "side view, so it cannot be measured there",
-        "axial_rotation": "twist of the trunk or a limb about its long axis needs depth",
-        "segment_length_ratio": "distances between joints shrink as a segment turns towards the camera",
-    }
-)
-"""Feature kinds that need depth. A detector asked for one of these on 2D data should abstain, not guess."""
-
 
 class Skeleton(ClipModel):
     """A pose sequence: ``positions`` (T, 21, D) on the internal joints, ``fps``, and its source layout."""
@@ -204,14 +190,22 @@ def centre_on_pelvis(skeleton: Skeleton) -> Skeleton:
     return skeleton.replace(positions=skeleton.positions - pelvis[:, None, :])
 
 
+def median_torso_length(positions: np.ndarray) -> float | None:
+    """Median pelvis-thorax distance of (T, 21, D) ``positions`` over the frames that have both, or None.
+
+    The torso is the body's yardstick: distances in torso lengths do not depend on body size or camera distance.
+    """
+    lengths = np.linalg.norm(positions[:, JOINT_INDEX["thorax"]] - positions[:, JOINT_INDEX["pelvis"]], axis=1)
+    lengths = lengths[np.isfinite(lengths)]
+    return float(np.median(lengths)) if lengths.size else None
+
+
 def torso_length(skeleton: Skeleton) -> float:
     """Median pelvis-thorax distance over the frames that have both."""
-    torso = skeleton.joint("thorax") - skeleton.joint("pelvis")
-    lengths = np.linalg.norm(torso, axis=1)
-    lengths = lengths[np.isfinite(lengths)]
-    if lengths.size == 0:
+    length = median_torso_length(skeleton.positions)
+    if length is None:
         raise ClipError("skeleton.positions", "no frame has both pelvis and thorax, torso length unknown")
-    return float(np.median(lengths))
+    return length
 
 
 def scale_by_torso(skeleton: Skeleton) -> Skeleton:

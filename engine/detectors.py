@@ -12,13 +12,14 @@ from typing import Literal
 
 import numpy as np
 
-from clips.layouts import JOINT_INDEX
+from clips.layouts import JOINT_INDEX, JOINTS
 from engine.features import FEATURES, SIDES, Abstain, Feature, Recording, leading_side
 from engine.timeline import Span
-from kg import Detector, KnowledgeGraph, PenaltyRule, ShapeViolation
+from kg import Comparator, Detector, KnowledgeGraph, PenaltyRule, ShapeViolation, Statistic
 
 Status = Literal["present", "absent", "abstained"]
-SIDED = {"shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot"}
+SIDED_JOINTS = frozenset(j.removeprefix("left_") for j in JOINTS if j.startswith("left_"))
+"""Unsided joint names (``knee``) that a bilateral detector reads on each side (``left_knee``, ``right_knee``)."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,13 @@ def measure(detector: Detector, feature: Feature, rec: Recording, window: slice
     """The feature on each side the detector looks at: (side, values) pairs."""
     if feature.emg:
         return [(None, feature.compute(rec, detector.muscle, window))]
-    if not (feature.bilateral and any(j in SIDED for j in detector.joints)):
+    if not (feature.bilateral and any(j in SIDED_JOINTS for j in detector.joints)):
         return [(None, feature.compute(rec, detector.joints, window))]
     per_side = {}
     reason = "no side can be measured"
     for side in SIDES:
         try:
-            names = tuple(f"{side}_{j}" if j in SIDED else j for j in detector.joints)
+            names = tuple(f"{side}_{j}" if j in SIDED_JOINTS else j for j in detector.joints)
             per_side[side] = feature.compute(rec, names, window)
         except Abstain as exc:
             reason = str(exc)
@@ -124,7 +125,9 @@ def _usable(rule: PenaltyRule, rec: Recording) -> tuple[Detector, Feature]:
 
 def _holds(detector: Detector, values: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return values < detector.threshold if detector.comparator == "LessThan" else values > detector.threshold
+        if detector.comparator == Comparator.LessThan:
+            return values < detector.threshold
+        return values > detector.threshold
 
 
 def _frames_needed(detector: Detector, rec: Recording) -> int:
@@ -153,17 +156,18 @@ def _judge(
     return True, value, ((span.start + on[0]) / rec.fps, (span.start + on[-1] + 1) / rec.fps)
 
 
-def _reduce(statistic: str, series: np.ndarray, span: Span) -> float:
-    if statistic == "Minimum":
+def _reduce(statistic: Statistic, series: np.ndarray, span: Span) -> float:
+    """One number for the key step (the load rejects statistics outside :class:`Statistic`)."""
+    if statistic == Statistic.Minimum:
         return float(np.nanmin(series))
-    if statistic == "Maximum":
+    if statistic == Statistic.Maximum:
         return float(np.nanmax(series))
-    if statistic == "Range":
+    if statistic == Statistic.Range:
         return float(np.nanmax(series) - np.nanmin(series))
-    if statistic == "RiseFromStart":
+    if statistic == Statistic.RiseFromStart:
         inside = series[span.start - span.rep_start:]
         return float(np.nanmax(inside) - series[np.flatnonzero(~np.isnan(series))[0]])
-    raise Abstain(f"statistic {statistic} is not implemented")
+    raise ValueError(f"{statistic} compares frame by frame and has no single value")
 
 
 def _runs(mask: np.ndarray, minimum: int) -> np.ndarray:

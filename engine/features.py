@@ -7,12 +7,13 @@ be measured on the data at hand raises :class:`Abstain` with the reason, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from clips.layouts import JOINT_INDEX
+from clips.skeleton import median_torso_length
 
 SIDES = ("left", "right")
 
@@ -50,9 +51,8 @@ class Recording:
         return track
 
     def torso_length(self) -> float:
-        pelvis, thorax = self.joint("pelvis", slice(None)), self.joint("thorax", slice(None))
-        length = float(np.nanmedian(np.linalg.norm(thorax - pelvis, axis=1)))
-        if not np.isfinite(length) or length <= 0:
+        length = None if self.positions is None else median_torso_length(self.positions)
+        if length is None or length <= 0:
             raise Abstain("torso length cannot be measured")
         return length
 
@@ -177,6 +177,19 @@ def emg_onset_delay(rec: Recording, muscle: str, span: slice) -> float:
     return max(delays)
 
 
+class SkeletonMeasure(Protocol):
+    """A skeleton feature: joint names (Turtle ``fkg:joints``) over frames ``span`` -> one value per frame,
+    or one number for the whole span."""
+
+    def __call__(self, rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray | float: ...
+
+
+class EMGMeasure(Protocol):
+    """An sEMG feature: one muscle's left and right channels (Turtle ``fkg:emgMuscle``) -> one number."""
+
+    def __call__(self, rec: Recording, muscle: str, span: slice) -> float: ...
+
+
 @dataclass(frozen=True)
 class Feature:
     """How one ``fkg:Feature`` is computed and when it can be trusted.
@@ -187,7 +200,7 @@ class Feature:
     depth and abstain on 2D data.
     """
 
-    compute: Callable[..., np.ndarray | float]
+    compute: SkeletonMeasure | EMGMeasure
     bilateral: bool
     valid_in_2d: bool
     emg: bool = False

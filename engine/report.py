@@ -77,3 +77,6 @@ class Assessment(BaseModel):
     kg_version: str
     detectors: str = Field(description="Which detectors looked at the clip")
     timings_ms: dict[str, float]
+    notes: list[str] = Field(default_factory=list, exclude_if=lambda notes: not notes,
+                             description="What was assumed about the input, in the report's language (left out "
+                             "when nothing was, so older readers see the report they know)")

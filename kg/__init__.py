@@ -5,7 +5,20 @@ validated, queryable :class:`KnowledgeGraph`, and :class:`LiveGraph` swaps a new
 only when the edited files are valid.
 """
 
-from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
+from kg.entities import (
+    Action,
+    Comparator,
+    Detector,
+    EMGChannel,
+    ErrorType,
+    Feedback,
+    FKGChoice,
+    KeyStep,
+    PenaltyRule,
+    SideSelection,
+    SourceLocation,
+    Statistic,
+)
 from kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError, UnknownIdError
 from kg.graph import KnowledgeGraph
 from kg.live import LiveGraph
@@ -14,9 +27,11 @@ from kg.namespace import FKG
 __all__ = [
     "FKG",
     "Action",
+    "Comparator",
     "Detector",
     "EMGChannel",
     "ErrorType",
+    "FKGChoice",
     "Feedback",
     "KGError",
     "KeyStep",
@@ -25,7 +40,9 @@ __all__ = [
     "PenaltyRule",
     "ShapeViolation",
     "ShapeViolationError",
+    "SideSelection",
     "SourceLocation",
+    "Statistic",
     "TurtleSyntaxError",
     "UnknownIdError",
 ]

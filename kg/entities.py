@@ -3,6 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+
+
+class FKGChoice(str, Enum):
+    """A fixed FKG individual the engine implements, named and valued by its local name (``LessThan``).
+
+    A ``str`` so a member compares, hashes and prints as the Turtle name; an enum so that an individual
+    declared in Turtle but unknown to the engine is rejected when the graph loads, never skipped later.
+    """
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Statistic(FKGChoice):
+    """How a detector reduces its feature over the key step (``fkg:Statistic``)."""
+
+    EachFrame = "EachFrame"
+    Minimum = "Minimum"
+    Maximum = "Maximum"
+    Range = "Range"
+    RiseFromStart = "RiseFromStart"
+
+
+class Comparator(FKGChoice):
+    """How a detector compares the reduced feature with its threshold (``fkg:Comparator``)."""
+
+    LessThan = "LessThan"
+    GreaterThan = "GreaterThan"
+
+
+class SideSelection(FKGChoice):
+    """Which side a detector on unsided joints reads (``fkg:SideSelection``)."""
+
+    EitherSide = "EitherSide"
+    LeadingSide = "LeadingSide"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +94,11 @@ class Detector:
     feature: str
     joints: tuple[str, ...]
     muscle: str | None
-    statistic: str
-    comparator: str
+    statistic: Statistic
+    comparator: Comparator
     threshold: float
     min_duration: float
-    side_selection: str = "EitherSide"
+    side_selection: SideSelection = SideSelection.EitherSide
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,10 @@ class UnknownIdError(KGError, KeyError):
         return str(self.args[0])
 
 
+class OntologyFolderError(KGError):
+    """The folder given as the ontology does not exist or is not an ontology folder."""
+
+
 class TurtleSyntaxError(KGError):
     """A Turtle file that does not parse; carries its file, line and column."""
 
@@ -51,3 +55,16 @@ class ShapeViolationError(KGError):
         self.violations = violations
         lines = "\n".join(f"  {v}" for v in violations)
         super().__init__(f"{len(violations)} SHACL violation(s):\n{lines}")
+
+
+class QueryError(KGError):
+    """A SPARQL query that cannot be answered: bad syntax, a missing or unknown binding, an unknown name."""
+
+
+class QueryRefusedError(QueryError):
+    """A query the read-only endpoint does not run: an update, LOAD, SERVICE, or one too long or deep."""
+
+
+class QueryLimitError(QueryError):
+    """A query stopped by a limit: time, result size, memory, or every worker busy."""
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -11,10 +10,23 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import queries
-from kg.entities import Action, Detector, EMGChannel, ErrorType, Feedback, KeyStep, PenaltyRule, SourceLocation
+from kg.entities import (
+    Action,
+    Comparator,
+    Detector,
+    EMGChannel,
+    ErrorType,
+    Feedback,
+    FKGChoice,
+    KeyStep,
+    PenaltyRule,
+    SideSelection,
+    SourceLocation,
+    Statistic,
+)
 from kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
 from kg.loader import ParsedOntology, parse_ontology
-from kg.namespace import PREFIXES, iri, local_name
+from kg.namespace import PREFIXES, WHERE, iri, local_name
 from kg.validation import check_shapes, to_rdflib
 
 log = logging.getLogger(__name__)
@@ -23,7 +35,6 @@ log = logging.getLogger(__name__)
 Binding = str | float | int | None
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 Check = Callable[["KnowledgeGraph"], list[ShapeViolation]]
-_WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
 
 
 def default_root() -> Path:
@@ -98,17 +109,21 @@ class KnowledgeGraph:
     # ------------------------------------------------------------------ SPARQL
 
     def query(self, sparql: str, **bindings: str | float) -> QueryResult:
-        """Run a read-only SPARQL query; FKG prefixes are predeclared; ``bindings`` pre-bind variables.
+        """Run a trusted SPARQL query in-process; FKG prefixes are predeclared; ``bindings`` pre-bind variables.
 
-        Bindings become a ``VALUES`` block at the start of the WHERE clause; a binding that starts with
-        a capital letter is an FKG id (``A16``) and binds that node's IRI.
+        User text goes through :mod:`kg.sparql`, which checks it and runs it with time and size limits.
         """
-        if bindings:
-            values = " ".join(f"VALUES ?{k} {{ {_term(v)} }}" for k, v in bindings.items())
-            sparql, found = _WHERE.subn(lambda m: f"{m.group(0)} {values} ", sparql, count=1)
-            if not found:
-                raise SyntaxError("variables can only be bound in a query with an explicit WHERE clause")
-        return self._store.query(sparql, prefixes=PREFIXES)
+        return self._store.query(self.bind(sparql, **bindings) if bindings else sparql, prefixes=PREFIXES)
+
+    @staticmethod
+    def bind(sparql: str, **bindings: str | float) -> str:
+        """The query with ``bindings`` as a ``VALUES`` block at the start of its WHERE clause; a binding
+        that starts with a capital letter is an FKG id (``A16``) and binds that node's IRI."""
+        values = " ".join(f"VALUES ?{k} {{ {_term(v)} }}" for k, v in bindings.items())
+        sparql, found = WHERE.subn(lambda m: f"{m.group(0)} {values} ", sparql, count=1)
+        if not found:
+            raise SyntaxError("variables can only be bound in a query with an explicit WHERE clause")
+        return sparql
 
     def select(self, sparql: str, **bindings: str | float) -> list[dict[str, Binding]]:
         """Rows of a SELECT query as plain Python values (FKG ids, numbers, strings)."""
@@ -208,23 +223,35 @@ class KnowledgeGraph:
         return out
 
     def _read_rules(self) -> dict[str, PenaltyRule]:
-        return {
-            r["r"]: PenaltyRule(
+        """Rules with their detectors. SHACL's ``sh:class`` accepts any declared statistic, comparator or
+        side selection; one the engine does not implement is rejected here, with the rule's file:line."""
+        joints: dict[str, list[str]] = {}
+        for j in self.select(queries.text("_detector_joints")):  # by rule, then place in the list
+            joints.setdefault(str(j["r"]), []).append(str(j["name"]))
+        rules, problems = {}, []
+        for r in self.select(queries.text("_rules")):
+            source = self._loc(r["r"])
+            unknown = [_unknown_choice(r["r"], prop, kind, r[column], source) for column, prop, kind in _CHOICES
+                       if r[column] is not None and r[column] not in {member.value for member in kind}]
+            problems += unknown
+            rules[r["r"]] = PenaltyRule(
                 id=r["r"], action=r["a"], key_step=r["k"], error_type=r["e"], weight=float(r["w"]),
-                counting_mode=r["mode"] or "OncePerRepetition", source=self._loc(r["r"]),
-                detector=None if r["feature"] is None else Detector(
-                    feature=r["feature"], joints=tuple(str(r["joints"] or "").split()), muscle=r["muscle"],
-                    statistic=r["statistic"] or "EachFrame", comparator=r["comparator"],
+                counting_mode=r["mode"] or "OncePerRepetition", source=source,
+                detector=None if r["feature"] is None or unknown else Detector(
+                    feature=r["feature"], joints=tuple(joints.get(r["r"], ())), muscle=r["muscle"],
+                    statistic=Statistic(r["statistic"] or Statistic.EachFrame), comparator=Comparator(r["comparator"]),
                     threshold=float(r["threshold"]), min_duration=float(r["minDuration"] or 0.0),
-                    side_selection=r["sides"] or "EitherSide",
+                    side_selection=SideSelection(r["sides"] or SideSelection.EitherSide),
                 ),
             )
-            for r in self.select(queries.text("_rules"))
-        }
+        if problems:
+            raise ShapeViolationError(problems)
+        return rules
 
     def _read_actions(self) -> dict[str, Action]:
         labels = self._labels(queries.text("_action_labels"))
         rows = self.select(queries.text("_actions"))
+        poses = _poses(self.select(queries.text("_action_poses")))
         links = self.select(queries.text("_action_links"))
         channels = self.select(queries.text("_action_channels"))
         actions = {}
@@ -239,7 +266,7 @@ class KnowledgeGraph:
                 primary_muscles=linked["primaryMuscle"], secondary_muscles=linked["secondaryMuscle"],
                 key_steps=linked["containsKeyStep"],
                 first_moving_phase=r["first"] or "Eccentric",
-                start_pose=_pose(r["startPose"]), turn_pose=_pose(r["turnPose"]),
+                start_pose=poses.get((a, "startPose"), {}), turn_pose=poses.get((a, "turnPose"), {}),
                 emg_channels=tuple(
                     EMGChannel(index=c["i"], muscle=c["m"], side=c["side"]) for c in channels if c["a"] == a
                 ),
@@ -249,10 +276,29 @@ class KnowledgeGraph:
         return actions
 
 
-def _pose(text: Binding) -> dict[str, float]:
-    """``"trunk=10 thigh=0"`` -> ``{"trunk": 10.0, "thigh": 0.0}`` (the shapes check the syntax)."""
-    pairs = (item.split("=") for item in str(text or "").split())
-    return {name: float(value) for name, value in pairs}
+_CHOICES: tuple[tuple[str, str, type[FKGChoice]], ...] = (
+    ("statistic", "statistic", Statistic),
+    ("comparator", "comparator", Comparator),
+    ("sides", "sideSelection", SideSelection),
+)
+"""Detector values read as enums: (column of ``_rules.rq``, FKG property, the values the engine implements)."""
+
+
+def _unknown_choice(rule: str, prop: str, kind: type[FKGChoice], value: Binding, source: SourceLocation
+                    ) -> ShapeViolation:
+    """A detector value that SHACL let through (a declared individual) but the engine cannot evaluate."""
+    name = f"fkg:{value}" if "/" not in str(value) else f"<{value}>"
+    known = ", ".join(f"fkg:{member}" for member in kind)
+    return ShapeViolation(focus=f"{rule}/detector", path=prop, severity="Violation", file=source.file,
+                          line=source.line, message=f"fkg:{prop} {name} is not implemented by the engine ({known})")
+
+
+def _poses(rows: list[dict[str, Binding]]) -> dict[tuple[str, str], dict[str, float]]:
+    """``{(action, "startPose"): {"trunk": 10.0, ...}}`` from the rows of ``_action_poses.rq``."""
+    poses: dict[tuple[str, str], dict[str, float]] = {}
+    for r in rows:
+        poses.setdefault((str(r["a"]), str(r["pose"])), {})[str(r["name"])] = float(r["value"])
+    return poses
 
 
 def _term(value: str | float) -> ox.NamedNode | ox.Literal:

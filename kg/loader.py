@@ -10,7 +10,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.entities import SourceLocation
-from kg.errors import TurtleSyntaxError
+from kg.errors import OntologyFolderError, TurtleSyntaxError
 
 SHAPES_FILE = "shapes.ttl"
 _STATEMENT_START = re.compile(r"^(<[^>]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]*)")
@@ -63,8 +63,37 @@ def locate_subjects(text: str, prefixes: dict[str, str], display: str) -> dict[s
     return found
 
 
+def read_turtle(path: Path, display: str) -> str:
+    """A Turtle file's text; a missing, unreadable or non-UTF-8 file is a :class:`TurtleSyntaxError` naming it."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise TurtleSyntaxError(display, None, None, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise TurtleSyntaxError(display, None, None, f"not UTF-8 text (byte {exc.start}): not a Turtle file") from None
+
+
+def check_root(root: Path) -> None:
+    """An ontology folder exists and holds the shapes every edit is validated against."""
+    if not root.is_dir():
+        raise OntologyFolderError(f"{root} is not a folder: give an ontology folder (--ontology or FLEXAQA_ONTOLOGY)")
+    if not (root / SHAPES_FILE).is_file():
+        raise OntologyFolderError(f"{root} has no {SHAPES_FILE}: not an ontology folder")
+
+
+def place_file(path: Path, root: Path) -> str:
+    """Where an edited Turtle file stands in the ontology under ``root``: its own place when it lies inside,
+    else the file of the same name, else a new action file."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        namesakes = [f for f in ontology_files(root) if f.name == path.name]
+        return namesakes[0].relative_to(root).as_posix() if namesakes else f"actions/{path.name}"
+
+
 def parse_ontology(root: Path, overrides: dict[str, str] | None = None) -> ParsedOntology:
     """Parse every file under ``root``; ``overrides`` maps a relative path to new text not yet on disk."""
+    check_root(root)
     overrides = overrides or {}
     triples: list[ox.Triple] = []
     locations: dict[str, SourceLocation] = {}
@@ -77,7 +106,7 @@ def parse_ontology(root: Path, overrides: dict[str, str] | None = None) -> Parse
     ordered = sorted(paths, key=lambda r: (r != "fkg.ttl", r))
     for rel in [*ordered, SHAPES_FILE]:
         path = paths.get(rel, root / rel)
-        text = overrides[rel] if rel in overrides else path.read_text(encoding="utf-8")
+        text = overrides[rel] if rel in overrides else read_turtle(path, rel)
         parsed, prefixes = parse_file(path, rel, text)
         digest.update(rel.encode() + b"\0" + text.encode("utf-8") + b"\0")
         if rel == SHAPES_FILE:

@@ -17,9 +17,8 @@ from rdflib.namespace import RDF, SH
 
 from kg.entities import SourceLocation
 from kg.errors import ShapeViolation
-from kg.namespace import FKG, PREFIXES, local_name
+from kg.namespace import FKG, PREFIXES, WHERE, local_name
 
-_WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
 _THIS = re.compile(r"\$this\b")
 _FIELD = re.compile(r"\{\?(\w+)\}")
 
@@ -78,7 +77,7 @@ def _sparql_results(
 ) -> list[ShapeViolation]:
     found = []
     for target, select, message in constraints:
-        query = _WHERE.sub(lambda m, t=target: f"{m.group(0)} {t} ", _THIS.sub("?this", select), count=1)
+        query = WHERE.sub(lambda m, t=target: f"{m.group(0)} {t} ", _THIS.sub("?this", select), count=1)
         solutions = store.query(query, prefixes=PREFIXES)
         names = [v.value for v in solutions.variables]
         for row in solutions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,13 +10,14 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from clips.clip import Clip
 from clips.emg import EMG, envelope
 from clips.files import load_clip, save_bundle
-from engine.assess import assess, recording_of, repetitions_of
-from engine.synth.generate import synthetic_set
-from engine.synth.inject import plan_for
+from clips.segmentation import repetitions
+from engine.assess import assess, recording_of
+from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
+from synth.generate import synthetic_set
+from synth.inject import plan_for
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
 
@@ -97,10 +99,10 @@ fkg:FB900 a fkg:Feedback ;
     fkg:cue "Proud chest all the way down."@en , "下蹲全程挺胸。"@zh ;
     fkg:explanation "Test explanation."@en , "测试说明。"@zh .
 fkg:A16_AK46_ET900 a fkg:PenaltyRule ; fkg:action fkg:A16 ; fkg:keyStep fkg:AK46 ; fkg:errorType fkg:ET900 ;
-    fkg:weight 8 ; fkg:detector [ fkg:feature fkg:SegmentInclination ; fkg:joints "pelvis thorax" ;
+    fkg:weight 8 ; fkg:detector [ fkg:feature fkg:SegmentInclination ; fkg:joints ( fkg:Pelvis fkg:Thorax ) ;
         fkg:comparator fkg:GreaterThan ; fkg:threshold 1 ; fkg:minDuration 0.1 ] .
 ''', encoding="utf-8")
-    out = flexaqa("--ontology", str(ontology_copy), "assess", str(EXAMPLE))
+    out = flexaqa("--ontology", str(ontology_copy), "assess", str(EXAMPLE), "--trace")  # --trace: the Turtle line
     assert out.returncode == 0, out.stderr
     assert "Proud chest all the way down." in out.stdout
     assert "actions/A16_extra_rules.ttl:" in out.stdout
@@ -154,15 +156,26 @@ def test_cli_rejects_emg_with_too_few_channels_for_the_montage(kg: KnowledgeGrap
     assert out.returncode == 1 and "emg.samples" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_model_probabilities_fill_in_for_abstaining_detectors(kg: KnowledgeGraph) -> None:
+def test_model_findings_fill_in_for_abstaining_detectors(kg: KnowledgeGraph) -> None:
     clip = synthetic_set(kg, "A16", [[]], seed=10)
     blind = next(r for r in kg.rules_of("A16") if r.detector is None)
-    report = assess(kg, clip, model_probabilities={1: {blind.id: 0.5}})
+    finding = ModelFinding(repetition=1, rule=blind.id, probability=0.5, time_span=(1.0, 1.5), source="gnn-test")
+    report = assess(kg, clip, model_findings=[finding])
     err = next(e for e in report.repetitions[0].errors if e.rule == blind.id)
-    assert err.source == "model" and err.probability == 0.5
+    assert err.source == "model" and err.probability == 0.5 and err.time_span == (1.0, 1.5)
     assert report.score == pytest.approx(100 * (1 - 0.5 * blind.weight / kg.w_max("A16")), abs=0.01)
-    with pytest.raises(ValueError, match="must lie in"):
-        assess(kg, clip, model_probabilities={1: {blind.id: 1.5}})
+    assert "gnn-test" in report.detectors
+
+
+def test_model_findings_are_validated(kg: KnowledgeGraph) -> None:
+    clip = synthetic_set(kg, "A16", [[]], seed=10)
+    blind = next(r for r in kg.rules_of("A16") if r.detector is None)
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        ModelFinding(repetition=1, rule=blind.id, probability=1.5)
+    with pytest.raises(ValueError, match="not a rule of this action"):
+        assess(kg, clip, model_findings=[ModelFinding(repetition=1, rule="A01_AK01_ET001", probability=0.5)])
+    with pytest.raises(ValueError, match="the clip has 1"):
+        assess(kg, clip, model_findings=[ModelFinding(repetition=2, rule=blind.id, probability=0.5)])
 
 
 def test_recording_carries_the_envelope_at_its_own_rate(kg: KnowledgeGraph) -> None:
@@ -174,8 +187,8 @@ def test_recording_carries_the_envelope_at_its_own_rate(kg: KnowledgeGraph) -> N
 
 def test_semg_only_repetitions_are_in_recording_samples_near_the_motion(kg: KnowledgeGraph) -> None:
     clip = synthetic_set(kg, "A16", [[], [], []], seed=4)
-    by_motion = repetitions_of(kg, clip)
-    by_semg = repetitions_of(kg, Clip(action="A16", emg=clip.emg))
+    by_motion = repetitions(clip.skeleton, clip.emg)
+    by_semg = repetitions(None, clip.emg)
     assert len(by_semg) == len(by_motion) == 3
     fps, rate = clip.skeleton.fps, clip.emg.sampling_rate
     for motion, semg in zip(by_motion, by_semg, strict=True):
@@ -190,6 +203,97 @@ def test_semg_without_clear_bursts_is_one_repetition_turning_at_its_peak_activit
     sos = signal.butter(4, (50, 150), btype="bandpass", fs=rate, output="sos")
     noise = np.random.default_rng(1).normal(size=(t.size, len(kg.action("A16").emg_channels)))
     emg = EMG(samples=signal.sosfilt(sos, noise, axis=0) * gain[:, None], sampling_rate=rate)
-    (rep,) = repetitions_of(kg, Clip(action="A16", emg=emg))
+    (rep,) = repetitions(None, emg)
     assert (rep.start, rep.end) == (0, t.size)
     assert rep.turn / rate == pytest.approx(2.0, abs=0.15)
+
+
+def test_the_bundled_example_reports_what_it_reported_before_the_seams_moved(flexaqa) -> None:
+    """The report of ``flexaqa assess`` before the shared layer, typed seams and RDF poses went in; only
+    timings, the KG version hash and the rules' line numbers (the Turtle files grew) may differ."""
+
+    def stable(report: dict) -> dict:
+        report = {k: v for k, v in report.items() if k not in ("timings_ms", "kg_version")}
+        text = re.sub(r"(\.ttl):\d+", r"\1", json.dumps(report, sort_keys=True))
+        return json.loads(text)
+
+    out = flexaqa("assess", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    expected = json.loads((Path(__file__).parent / "data" / "example_report.json").read_text(encoding="utf-8"))
+    assert stable(json.loads(out.stdout)) == stable(expected)
+
+
+def test_text_report_in_chinese_prints_none_of_the_english_sentences(flexaqa) -> None:
+    out = flexaqa("assess", "--lang", "zh", "--explain")
+    assert out.returncode == 0, out.stderr
+    words = set(re.findall(r"[A-Za-z_]+", out.stdout))
+    english = {"Coaching", "Repetitions", "Score", "interval", "worst", "rep", "checked", "measured", "pts",
+               "limit", "Knees", "Drive", "detector", "model", "Rep", "Reps", "of", "in", "at"}
+    assert not words & english, words & english
+    assert "膝关节内扣" in out.stdout and "发力站起" in out.stdout  # fault and key-step labels in Chinese
+
+
+def test_text_report_speaks_to_the_lifter_and_trace_adds_the_evidence(flexaqa) -> None:
+    plain = flexaqa("assess")
+    assert plain.returncode == 0, plain.stderr
+    for developer in ("W_max", ".ttl:", "A16_", "ET0"):
+        assert developer not in plain.stdout, developer
+    assert not re.search(r"\bAK\d\d\b", plain.stdout)
+    assert "Drive up to standing" in plain.stdout and "% of torso length" in plain.stdout
+    traced = flexaqa("assess", "--trace")
+    assert traced.returncode == 0, traced.stderr
+    assert traced.stdout.startswith(plain.stdout.split("\n", 2)[0])
+    for developer in ("W_max", "actions/A16_barbell_back_squat.ttl:", "A16_AK47_ET032", "ET032 @ AK47", "0.588 < 0.7"):
+        assert developer in traced.stdout, developer
+
+
+def test_a_frame_rate_the_file_does_not_carry_is_stated_never_silently_assumed(tmp_path: Path, flexaqa) -> None:
+    path = tmp_path / "squat.npy"
+    np.save(path, load_clip(EXAMPLE).skeleton.positions)
+    args = ("assess", str(path), "--action", "A16", "--layout", "FLEX-21")
+    text, zh, data = flexaqa(*args), flexaqa(*args, "--lang", "zh"), flexaqa(*args, "--format", "json")
+    assert "frame rate not in the file; assumed 30 fps — give --fps" in text.stdout, text.stderr
+    assert "请用 --fps 指定" in zh.stdout
+    assert json.loads(data.stdout)["notes"] == ["frame rate not in the file; assumed 30 fps — give --fps"]
+    given = flexaqa(*args, "--fps", "30", "--format", "json")
+    assert "notes" not in json.loads(given.stdout)  # nothing assumed: the report is the one older readers know
+    assert "notes" not in json.loads(flexaqa("assess", "--format", "json").stdout)  # a bundle carries its rate
+
+
+@pytest.mark.parametrize(("option", "value", "fragment"), [
+    ("--fps", "1e9", "--fps: 1e+09 fps is outside the plausible range 1-1000 fps"),
+    ("--fps", "0", "outside the plausible range 1-1000 fps"),
+    ("--emg-rate", "5", "--emg-rate: 5 Hz is outside the plausible range 100-100000 Hz"),
+    ("--emg-rate", "nan", "outside the plausible range"),
+])
+def test_implausible_rates_are_refused_with_the_allowed_range(flexaqa, option: str, value: str,
+                                                              fragment: str) -> None:
+    """A usage error, as argparse gives for every bad option (exit 2, like ``synth``'s ranges)."""
+    out = flexaqa("assess", option, value)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert fragment in out.stderr.splitlines()[-1]
+
+
+def test_the_shared_layer_refuses_implausible_rates_too(tmp_path: Path) -> None:
+    """The service opens clips through the same function, without argparse in front of it."""
+    from clips.errors import ClipError
+
+    path = tmp_path / "squat.npy"
+    np.save(path, load_clip(EXAMPLE).skeleton.positions)
+    with pytest.raises(ClipError, match="1-1000 fps"):
+        load_clip(path, action="A16", layout="FLEX-21", fps=5000.0)
+    with pytest.raises(ClipError, match="100-100000 Hz"):
+        load_clip(EXAMPLE, emg=path, emg_rate=10.0)
+
+
+def test_assess_help_lists_what_the_readers_accept_without_typed_in_copies(flexaqa) -> None:
+    from clips.files import VIDEO_SUFFIXES
+    from clips.layouts import LAYOUTS
+
+    out = flexaqa("assess", "--help")
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert all(suffix in text for suffix in VIDEO_SUFFIXES) and all(name in text for name in LAYOUTS)
+    assert "1-1000 frames per second" in text and "100-100000 Hz" in text
+    for option in ("--format", "--lang", "--trace", "--fps", "--emg-rate", "--explain"):
+        assert re.search(rf"{option} \S+ \w|{option} \w", text), option

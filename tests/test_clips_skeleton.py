@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from clips.errors import ClipError
 from clips.layouts import JOINT_INDEX, JOINTS
 from clips.skeleton import (
-    UNRELIABLE_IN_2D,
     Skeleton,
     centre_on_pelvis,
     fill_gaps,
@@ -150,12 +149,6 @@ def test_resample_refuses_bad_lengths(length):
     with pytest.raises(ClipError) as err:
         resample(Skeleton(positions=_standing(), fps=30), length)
     assert err.value.field == "length"
-
-
-def test_depth_dependent_features_are_declared_with_reasons():
-    expected = {"out_of_plane_angle", "depth_asymmetry", "frontal_deviation_in_side_view"}
-    assert expected <= set(UNRELIABLE_IN_2D)
-    assert all(reason for reason in UNRELIABLE_IN_2D.values())
 
 
 def _runs_to_fill(column: np.ndarray, max_gap: int) -> np.ndarray:

@@ -6,10 +6,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 
-from api.cli import assess, data, graph
+from api.cli import assess, data, graph, serve
 from clips.errors import ClipError
 from kg import KGError, UnknownIdError
+from kg.errors import QueryError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,11 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ontology", metavar="DIR", help="ontology folder (default: $FLEXAQA_ONTOLOGY or "
                         "the one shipped with flexaqa)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('flexaqa')}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     assess.register(sub)
     graph.register(sub)
     data.register(sub)
+    serve.register(sub)
     return parser
 
 
@@ -35,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except UnknownIdError as exc:
+    except (UnknownIdError, QueryError) as exc:
         print(f"flexaqa: {exc}", file=sys.stderr)
     except KGError as exc:
         print(f"flexaqa: invalid ontology\n{exc}", file=sys.stderr)

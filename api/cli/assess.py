@@ -1,86 +1,182 @@
 """``flexaqa assess``: score a clip and print the coaching, as text or JSON.
 
-The engine is imported when the command runs, so other commands start without scipy and friends.
+The engine and the clip readers are imported when the command runs (or its help is printed), so other
+commands start without scipy and friends.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api import core
 from api.cli.common import load_graph
 
 if TYPE_CHECKING:
-    from engine.report import Assessment
+    from engine.report import Assessment, ErrorFound
+    from kg import KnowledgeGraph
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "example_set.npz"
+SIDE_MESSAGES = {"left": "MsgSideLeft", "right": "MsgSideRight", "leading": "MsgSideLeading"}
+"""The words for the side a detector found a fault on (engine.detectors names sides so)."""
+UNIT_MESSAGES = """SELECT ?feature ?message WHERE {
+  ?feature a fkg:Feature ; qudt:unit ?unit . ?message a fkg:Message ; dcterms:subject ?unit }"""
+"""Per feature, the message that words a value in the feature's unit (messages.ttl links it to the unit)."""
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
-    from clips.files import load_clip
-    from engine.assess import assess
-
     kg = load_graph(args)
-    clip = load_clip(args.clip, action=args.action, layout=args.layout, fps=args.fps, emg=args.emg,
-                     emg_rate=args.emg_rate)
-    report = assess(kg, clip, lang=args.lang, explain=args.explain)
+    core.check_language(kg, args.lang)
+    clip, assumed_fps = core.open_clip(kg, args.clip, action=args.action, layout=args.layout, fps=args.fps,
+                                       emg=args.emg, emg_rate=args.emg_rate)
+    report = core.assess_clip(kg, clip, lang=args.lang, explain=args.explain, assumed_fps=assumed_fps)
     if args.format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
-        sys.stdout.write(render_text(report, explain=args.explain))
+        sys.stdout.write(render_text(kg, report, explain=args.explain, trace=args.trace))
     return 0
 
 
-def render_text(report: Assessment, explain: bool = False) -> str:
-    """The assessment as a coach would read it: score, cues heaviest first, then the evidence per rep."""
-    lines = [
-        f"{report.action_label} ({report.action}): {len(report.repetitions)} repetition(s)",
-        f"Score {report.score:.1f} / 100   (interval {report.score_low:.1f}-{report.score_high:.1f}; "
-        f"worst rep {report.worst_repetition})",
-        "",
-    ]
+def render_text(kg: KnowledgeGraph, report: Assessment, explain: bool = False, trace: bool = False) -> str:
+    """The assessment as a coach would read it, every word from the graph's messages in the report's
+    language: score, cues heaviest first, then per rep the faults with their key step, time and measured
+    value in the feature's unit. ``trace`` adds the ids, raw comparisons, W_max shares and Turtle lines."""
+    lang = report.lang
+
+    def say(message: str, **fields: object) -> str:
+        return kg.message(message, lang, **fields)
+
+    lines = [say("MsgReportTitle", action=report.action_label, count=len(report.repetitions)),
+             say("MsgReportScore", score=report.score, low=report.score_low, high=report.score_high,
+                 worst=report.worst_repetition)]
+    if trace:
+        lines.append("  " + say("MsgTraceSet", action=report.action, detectors=report.detectors,
+                                version=report.kg_version))
+    lines += [*report.notes, ""]
     if report.coaching:
-        lines.append("Coaching, heaviest first:")
+        lines.append(say("MsgReportCoaching"))
         for i, cue in enumerate(report.coaching, start=1):
-            lines.append(f"  {i}. {cue.text}   (-{cue.points_lost:.1f} pts; {', '.join(cue.rules)})")
+            lines.append(f"  {i}. {cue.text}   ({say('MsgReportPoints', points=cue.points_lost)})")
             if explain and cue.explanation:
                 lines.append(f"     {cue.explanation}")
+            if trace:
+                lines.append("     " + say("MsgTraceCue", errors=cue.error_type, rules=", ".join(cue.rules)))
         lines.append("")
     if report.summary:
         lines += [report.summary, ""]
-    lines.append("Repetitions:")
+    units = {row["feature"]: str(row["message"]) for row in kg.select(UNIT_MESSAGES)}
+    lines.append(say("MsgReportRepetitions"))
     for rep in report.repetitions:
-        lines.append(f"  rep {rep.index}: {rep.time_span[0]:.2f}-{rep.time_span[1]:.2f} s   score {rep.score:.1f}"
-                     f"   checked {rep.points_checked:.0f}% of W_max")
+        lines.append("  " + say("MsgReportRepetition", index=rep.index, start=rep.time_span[0],
+                                end=rep.time_span[1], score=rep.score, checked=rep.points_checked))
+        if trace:
+            lines.append("     " + say("MsgTraceRepetition", w_max=report.w_max, checked=rep.points_checked))
         for err in rep.errors:
-            evidence = ""
-            if err.value is not None and err.threshold is not None:
-                sign = "<" if err.comparator == "LessThan" else ">"
-                evidence = f"; measured {err.value:.3g} {sign} {err.threshold:g}"
-            side = f" ({err.side})" if err.side else ""
-            lines.append(f"     - {err.error_type} {err.label}{side} in {err.key_step} {err.key_step_label} at "
-                         f"{err.time_span[0]:.2f}-{err.time_span[1]:.2f} s{evidence}; -{err.points_lost:.1f} pts "
-                         f"[{err.rule_source}]")
-    lines.append(f"\nDetectors: {report.detectors}; knowledge graph {report.kg_version}")
+            lines.append("     - " + say("MsgReportFault", fault=err.label, step=err.key_step_label,
+                                         side=say(SIDE_MESSAGES[err.side]) if err.side in SIDE_MESSAGES else "",
+                                         start=err.time_span[0], end=err.time_span[1],
+                                         evidence=_evidence(kg, err, units, say),
+                                         points=say("MsgReportPoints", points=err.points_lost)))
+            if trace:
+                lines.append("       " + say("MsgTraceFault", error=err.error_type, step=err.key_step,
+                                             value="?" if err.value is None else f"{err.value:.3g}",
+                                             sign=_sign(err.comparator), threshold=_number(err.threshold),
+                                             rule=err.rule, source=err.rule_source))
     return "\n".join(lines) + "\n"
 
 
+def _evidence(kg: KnowledgeGraph, err: ErrorFound, units: dict[str, str], say: Callable[..., str]) -> str:
+    """"; measured 59% of torso length, below the limit of 70% ...": the value and threshold in the unit of
+    the rule's feature, or nothing when the rule measured no value or its unit has no words."""
+    detector = kg.rules[err.rule].detector if err.rule in kg.rules else None
+    unit = units.get(detector.feature) if detector else None
+    if unit is None or err.value is None or err.threshold is None:
+        return ""
+    value, limit = (say(unit, value=v, percent=100 * v) for v in (err.value, err.threshold))
+    return say("MsgMeasuredBelow" if err.comparator == "LessThan" else "MsgMeasuredAbove", value=value, limit=limit)
+
+
+def _sign(comparator: str | None) -> str:
+    return {"LessThan": "<", "GreaterThan": ">"}.get(comparator or "", "?")
+
+
+def _number(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _fps(text: str) -> float:
+    """``--fps``: frames per second within ``clips.files.FPS_RANGE``."""
+    from clips.files import FPS_RANGE
+
+    return _within(text, FPS_RANGE, "fps")
+
+
+def _emg_rate(text: str) -> float:
+    """``--emg-rate``: a sampling rate within ``clips.files.EMG_RATE_RANGE``."""
+    from clips.files import EMG_RATE_RANGE
+
+    return _within(text, EMG_RATE_RANGE, "Hz")
+
+
+def _within(text: str, limits: tuple[float, float], unit: str) -> float:
+    """An argparse ``type=``: the number, or a usage error that gives the allowed range (the readers are
+    imported only now, when the option is given)."""
+    from clips.errors import ClipError
+    from clips.files import check_rate
+
+    try:
+        return check_rate(float(text), limits, unit, unit)
+    except ClipError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+class _LazyHelp(argparse.HelpFormatter):
+    """Fills ``{videos}``, ``{layouts}``, ``{fps}`` ... in help texts from the clip readers when help is printed,
+    so the lists are the readers' own and the command line does not import them to start."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if not text or "{" not in text:
+            return text
+        from clips.files import DEFAULT_FPS, EMG_RATE_RANGE, FPS_RANGE, SKELETON_SUFFIXES, VIDEO_SUFFIXES
+        from clips.layouts import LAYOUTS
+
+        facts = {"videos": " ".join(VIDEO_SUFFIXES), "skeletons": " ".join(SKELETON_SUFFIXES),
+                 "layouts": ", ".join(LAYOUTS), "default_fps": f"{DEFAULT_FPS:g}",
+                 "fps": "{:g}-{:g}".format(*FPS_RANGE), "emg_rate": "{:g}-{:g}".format(*EMG_RATE_RANGE)}
+        return text.format_map({k: v.replace("%", "%%") for k, v in facts.items()})
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("assess", help="score a clip and say what to fix",
+    p = sub.add_parser("assess", help="score a clip and say what to fix", formatter_class=_LazyHelp,
                        description="Assess every repetition of a clip against the Turtle rules of its action: "
                        "score S = (1 - W_obs/W_max) * 100, per-phase breakdown and coaching cues. Without "
                        "CLIP, assesses the example set that ships with flexaqa.")
     p.add_argument("clip", nargs="?", default=str(EXAMPLE),
-                   help="an .npz clip bundle, or a skeleton .csv/.json/.npy (default: the bundled example)")
+                   help="the recording: a clip bundle or skeleton file ({skeletons}), or a video ({videos}; needs "
+                   "pip install 'flexaqa[pose]') (default: the bundled example)")
     p.add_argument("--action", help="action id A01-A20 (needed unless the clip file names it)")
     p.add_argument("--layout", default="MediaPipe-33",
-                   help="skeleton layout of a .csv/.npy file: FLEX-21, NTU-25, COCO-17, OpenPose-18, MediaPipe-33")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of a skeleton file without one")
+                   help="joint layout of a .csv/.npy skeleton: {layouts} (default: %(default)s)")
+    p.add_argument("--fps", type=_fps, default=None,
+                   help="frame rate of a .csv/.npy skeleton, {fps} frames per second (a file without one is read "
+                   "at {default_fps}, and the report says so)")
     p.add_argument("--emg", help="sEMG file (.csv, .npy, .mat) recorded with the action's montage")
-    p.add_argument("--emg-rate", type=float, help="sEMG sampling rate in Hz, when the file does not say")
-    p.add_argument("--lang", default="en", help="coaching language (en, zh)")
+    p.add_argument("--emg-rate", type=_emg_rate,
+                   help="sEMG sampling rate, {emg_rate} Hz, when the file does not say")
+    p.add_argument("--lang", default="en",
+                   help="language of every word printed: en or zh as shipped; an unknown tag is refused with "
+                   "the languages of the graph in force (default: %(default)s)")
     p.add_argument("--explain", action="store_true", help="add why each fault matters and how to fix it")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--trace", action="store_true",
+                   help="add the developer evidence: error and key-step ids, the raw comparison, the rule's "
+                   "Turtle file:line, the share of W_max checked")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text for a lifter, or json: the full report (engine/report.py is the contract) "
+                   "(default: %(default)s)")
     p.set_defaults(func=cmd_assess)

@@ -6,13 +6,47 @@ The engine is imported when a command runs, so other commands start without it.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from api.cli.common import load_graph
 
 
+@dataclass(frozen=True)
+class Within:
+    """An argparse ``type=``: a number of ``kind`` from ``low`` to ``high`` (``None``: no upper bound).
+
+    Checked while parsing, so a bad value stops the command before the graph loads, and ``str()`` is the
+    range, which the option's help shows."""
+
+    kind: type[int] | type[float]
+    low: float
+    high: float | None = None
+
+    def __call__(self, text: str) -> int | float:
+        try:
+            value = self.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {self._noun}") from None
+        if value != value or value < self.low or (self.high is not None and value > self.high):  # NaN too
+            raise argparse.ArgumentTypeError(f"{text} is outside the allowed range {self}")
+        return value
+
+    @property
+    def _noun(self) -> str:
+        return "an integer" if self.kind is int else "a number"
+
+    def __str__(self) -> str:
+        return f"{self.low:g} or more" if self.high is None else f"{self.low:g}-{self.high:g}"
+
+
+PER_ACTION = Within(int, 1, 10_000)
+ERROR_RATE = Within(float, 0.0, 1.0)
+SEED = Within(int, 0)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
-    from engine.synth.generate import Options, generate
+    from synth.generate import Options, generate
 
     kg = load_graph(args)
     actions = args.actions.split(",") if args.actions else None
@@ -20,16 +54,19 @@ def cmd_synth(args: argparse.Namespace) -> int:
         kg.action(action)
     options = Options(per_action=args.per_action, seed=args.seed, error_rate=args.error_rate, views=args.views)
     labels = generate(kg, Path(args.out), options, actions)
-    errors = sum(len(s["errors"]) for s in labels["samples"])
-    print(f"wrote {len(labels['samples'])} repetitions with {errors} injected errors to {args.out}")
+    errors = sum(len(s.errors) for s in labels.samples)
+    print(f"wrote {len(labels.samples)} repetitions with {errors} injected errors to {args.out}")
     return 0
 
 
 def cmd_eval_detectors(args: argparse.Namespace) -> int:
-    from engine.evaluation import detector_accuracy
+    from clips.flex import FlexDataset
+    from clips.labels import read_labels
+    from synth.evaluation import detector_accuracy
 
+    labels = read_labels(args.data)  # a bad labels file is reported before the graph is loaded
     kg = load_graph(args)
-    tallies = detector_accuracy(kg, Path(args.data), cache_dir=args.cache)
+    tallies = detector_accuracy(kg, labels, FlexDataset(args.data, load_video=False, cache_dir=args.cache))
 
     def fmt(x: float | None) -> str:
         return "   -" if x is None else f"{x:4.2f}"
@@ -51,21 +88,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a synthetic dataset in the FLEX layout",
                        description="Simulate repetitions of every action from its Turtle poses, inject errors "
                        "through the Turtle detectors, and write skeletons, sEMG, optional views, splits and "
-                       "exact labels (labels.json). Deterministic per seed.")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--per-action", type=int, default=10, help="repetitions per action")
-    p.add_argument("--seed", type=int, default=0)
+                       "their labels (labels.json). Deterministic per seed.")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created when missing)")
+    p.add_argument("--per-action", type=PER_ACTION, default=10, metavar="N",
+                   help=f"repetitions per action, {PER_ACTION} (default: %(default)s)")
+    p.add_argument("--seed", type=SEED, default=0, help=f"random seed, {SEED} (default: %(default)s)")
     p.add_argument("--actions", help="comma-separated action ids (default: all)")
-    p.add_argument("--error-rate", type=float, default=0.6, help="share of repetitions with injected errors")
+    p.add_argument("--error-rate", type=ERROR_RATE, default=0.6, metavar="P",
+                   help=f"share of repetitions with injected errors, {ERROR_RATE} (default: %(default)s)")
     p.add_argument("--views", type=int, default=0, choices=[0, 1, 2, 3], help="stick-figure video views")
     p.set_defaults(func=cmd_synth)
 
     ev = sub.add_parser("eval", help="measure detectors or models on labelled data").add_subparsers(
         dest="eval_command", required=True, metavar="SUBCOMMAND")
     p = ev.add_parser("detectors", help="precision and recall of the Turtle detectors per error type",
-                      description="Run every detector on a synthetic dataset (flexaqa synth) and count "
-                      "true/false positives against the injected errors.")
-    p.add_argument("data", help="a folder written by flexaqa synth")
+                      description="Run every detector on a labelled dataset (flexaqa synth) and count "
+                      "true/false positives against the labelled errors. On synthetic data, whose errors were "
+                      "injected through these detectors, this measures self-consistency, not accuracy on "
+                      "real lifts.")
+    p.add_argument("data", help="a folder written by flexaqa synth (FLEX layout with labels.json)")
     p.add_argument("--cache", type=Path, metavar="DIR",
                    help="keep parsed CSV tables here as binary arrays, so later runs skip the text parsing")
     p.set_defaults(func=cmd_eval_detectors)

@@ -11,22 +11,13 @@ from pathlib import Path
 import networkx as nx
 import pyoxigraph as ox
 
-from api.cli.common import load_graph, ontology_root
-from kg import KGError, KnowledgeGraph
+from api import core
+from api.cli.common import load_graph
+from kg import KGError, sparql
 from kg import queries as named_queries
 from kg.export import to_networkx
-from kg.graph import default_root, python_value
-from kg.loader import ontology_files
-from kg.namespace import PREFIXES
 
 log = logging.getLogger("flexaqa")
-
-RESULT_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
 
 
 # ---------------------------------------------------------------------- sparql
@@ -38,44 +29,31 @@ def cmd_sparql(args: argparse.Namespace) -> int:
             print(f"{name:28} {named_queries.describe(name)}")
         return 0
     if args.query is None:
-        raise SystemExit("flexaqa sparql: give a query, a .rq file, or --named NAME (see --list)")
-    text = args.query
-    if text in named_queries.names():
-        text = named_queries.text(text)
-    elif text.endswith(".rq"):
-        try:
-            text = Path(text).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SystemExit(f"flexaqa sparql: cannot read {args.query}: {exc.strerror}") from None
-    bindings = dict(_parse_binding(b) for b in args.bind)
+        raise SystemExit("flexaqa sparql: give a query, a .rq file, or a shipped query's name (see --list)")
+    text = sparql.read_query_file(Path(args.query)) if args.query.endswith(".rq") else args.query
+    query = sparql.resolve(text)
+    bindings = dict(sparql.parse_binding(b) for b in args.bind)
     graph = load_graph(args)
+    service = sparql.QueryService()
     try:
-        result = graph.query(text, **bindings)
-    except (SyntaxError, ValueError) as exc:
-        raise SystemExit(f"flexaqa sparql: bad query: {exc}") from None
-    if isinstance(result, ox.QueryBoolean):
-        print("true" if bool(result) else "false")
-    elif isinstance(result, ox.QueryTriples):
-        sys.stdout.write(ox.serialize(result, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode())
-    elif args.format == "table":
-        _print_table([v.value for v in result.variables], graph, result)
-    else:
-        sys.stdout.write(result.serialize(format=RESULT_FORMATS[args.format]).decode())
+        if args.format == "table":
+            _print(service.rows(graph, query, bindings))
+        else:
+            sys.stdout.buffer.write(service.answer(graph, query, bindings, results=args.format).body)
+    finally:
+        service.close()
     return 0
 
 
-def _parse_binding(text: str) -> tuple[str, str | float]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise SystemExit(f"flexaqa sparql: --bind wants NAME=VALUE, got {text!r}")
-    try:
-        return name.lstrip("?"), float(value) if "." in value else int(value)
-    except ValueError:
-        return name.lstrip("?"), value
-
-
-def _print_table(columns: list[str], graph: KnowledgeGraph, result: ox.QuerySolutions) -> None:
-    rows = [["" if (v := python_value(row[c])) is None else str(v) for c in columns] for row in result]
+def _print(result: tuple[list[str], list[dict]] | bool | bytes) -> None:
+    if isinstance(result, bytes):
+        sys.stdout.buffer.write(result)
+        return
+    if isinstance(result, bool):
+        print("true" if result else "false")
+        return
+    columns, found = result
+    rows = [["" if row[c] is None else str(row[c]) for c in columns] for row in found]
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
@@ -89,32 +67,17 @@ def _print_table(columns: list[str], graph: KnowledgeGraph, result: ox.QuerySolu
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
     """Validate an ontology folder, or one Turtle file as it would be inside the ontology in force."""
-    root = ontology_root(args) or default_root()
-    path = Path(args.path) if args.path else root
+    path = Path(args.path) if args.path else core.ontology_root(args.ontology)
     if not path.exists():
         raise SystemExit(f"flexaqa rules check: no such file or folder: {path}")
     try:
-        if path.is_dir():
-            graph = load_graph(args, root=path)
-        else:
-            rel = _relative_to(path, root)
-            graph = load_graph(args, root=root, overrides={rel: path.read_text(encoding="utf-8")})
+        graph = load_graph(args, root=path) if path.is_dir() else core.check_rule_file(path, args.ontology)
     except KGError as exc:
         print(f"INVALID\n{exc}", file=sys.stderr)
         return 1
     stats = graph.stats()
     print(f"OK {path}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
     return 0
-
-
-def _relative_to(path: Path, root: Path) -> str:
-    """Where an edited file stands in the ontology: its own place, the file of the same name, or a new
-    action file."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        namesakes = [f for f in ontology_files(root) if f.name == path.name]
-        return namesakes[0].relative_to(root).as_posix() if namesakes else f"actions/{path.name}"
 
 
 # ---------------------------------------------------------------------- kg
@@ -139,7 +102,10 @@ def cmd_kg_export(args: argparse.Namespace) -> int:
     else:
         data = graph.serialize(ox.RdfFormat.TURTLE if args.format == "ttl" else ox.RdfFormat.N_TRIPLES)
     if args.out:
-        Path(args.out).write_bytes(data)
+        try:
+            Path(args.out).write_bytes(data)
+        except OSError as exc:
+            raise SystemExit(f"flexaqa kg export: cannot write {args.out}: {exc.strerror}") from None
         log.info("wrote %s (%d bytes)", args.out, len(data))
     else:
         sys.stdout.buffer.write(data)
@@ -154,7 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run a SPARQL 1.1 query (text, a .rq file, or a shipped query's name). "
                        "Prefixes fkg:, rdfs:, rdf:, owl:, xsd: are predeclared.")
     p.add_argument("query", nargs="?", help="query text, path to a .rq file, or a shipped query name")
-    p.add_argument("--format", choices=["table", *RESULT_FORMATS], default="table")
+    p.add_argument("--format", choices=["table", *sparql.RESULT_MEDIA_TYPES], default="table",
+                   help="table for reading; json, xml, csv or tsv (SPARQL 1.1 results) for tools. CONSTRUCT and "
+                   "DESCRIBE print Turtle")
     p.add_argument("--bind", action="append", default=[], metavar="NAME=VALUE",
                    help="pre-bind a variable; capitalised values are FKG ids (--bind action=A16)")
     p.add_argument("--list", action="store_true", help="list the shipped competency queries")

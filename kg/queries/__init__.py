@@ -1,6 +1,6 @@
 """SPARQL queries shipped as ``.rq`` files.
 
-Names without a leading underscore are competency queries for users (``flexaqa sparql --named``);
+Names without a leading underscore are competency queries for users (``flexaqa sparql NAME``, see ``--list``);
 ``_``-prefixed ones build the typed views of :class:`kg.KnowledgeGraph`. A query's header comment
 says what it answers and which variables may be pre-bound.
 """

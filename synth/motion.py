@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.synth.body import DOFS, expand
 from kg import Action
+from synth.body import DOFS, expand
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,34 @@
-"""How well the Turtle detectors find the errors injected into a synthetic dataset, per error type.
+"""How well the Turtle detectors find the errors labelled in a dataset (``clips.labels``), per error type.
 
-Each labelled repetition is cut into key steps with its true timeline (so this measures the detectors,
+On data from ``flexaqa synth`` the labels were made through these same detectors, so the counts measure
+self-consistency (how subject variation, noise and the injection margin blur them), not accuracy on real
+lifts. Each labelled repetition is cut into key steps with its true timeline (so this measures the detectors,
 not the segmentation); a rule counts as a true positive when its detector fires on a repetition that
 carries its error, a false positive when it fires on one that does not.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 from tqdm import tqdm
 
 from clips.flex import FlexDataset
+from clips.labels import LabelSet
 from engine.assess import recording_of
 from engine.detectors import evaluate
-from engine.synth.generate import read_labels
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Tally:
+    """One error type's detector against the labels: true/false positives, misses, and abstentions."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -37,21 +43,21 @@ class Tally:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
 
-def detector_accuracy(kg: KnowledgeGraph, root: Path, cache_dir: Path | None = None) -> dict[str, Tally]:
-    """Error type id -> counts over every labelled repetition under ``root`` (parsed tables cached in
-    ``cache_dir`` when given)."""
-    labels = read_labels(root)
-    data = FlexDataset(root, load_video=False, cache_dir=cache_dir)
+def detector_accuracy(kg: KnowledgeGraph, labels: LabelSet, data: FlexDataset) -> dict[str, Tally]:
+    """Error type id -> counts over every repetition in ``labels`` that ``data`` holds."""
+    if labels.kg_version != kg.version:
+        log.warning("labels were made with knowledge graph %s, the detectors are from %s: rules edited since "
+                    "then count against the old labels", labels.kg_version, kg.version)
     tallies: dict[str, Tally] = defaultdict(Tally)
-    for sample in tqdm(labels["samples"], desc="evaluate", unit="rep", disable=None):
-        clip = data.load(sample["action"], sample["index"])
+    for sample in tqdm(labels.samples, desc="evaluate", unit="rep", disable=None):
+        clip = data.load(sample.action, sample.index)
         if clip is None:
             continue
         rec = recording_of(kg, clip)
-        t = sample["repetition"]
-        spans = key_step_spans(kg, sample["action"], t["start"], t["turn"], t["end"])
-        injected = {e["rule"] for e in sample["errors"]}
-        for rule in kg.rules_of(sample["action"]):
+        t = sample.repetition
+        spans = key_step_spans(kg, sample.action, t.start, t.turn, t.end)
+        injected = {e.rule for e in sample.errors}
+        for rule in kg.rules_of(sample.action):
             if rule.detector is None:
                 continue
             tally = tallies[rule.error_type]

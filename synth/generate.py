@@ -1,7 +1,7 @@
-"""Write a synthetic dataset in the FLEX release layout, with exact labels.
+"""Write a synthetic dataset in the FLEX release layout, with its labels (``clips.labels``).
 
 Every sample is one repetition of one action by a simulated subject (limb lengths, tempo and posture
-vary), with the action's sEMG montage at 2000 Hz and optional stick-figure views. Some repetitions
+vary), with the action's sEMG montage at the FLEX rate and optional stick-figure views. Some repetitions
 carry one or two injected errors drawn from the action's rules; ``labels.json`` lists them with their
 key step and time span, the key-step boundaries and the score ``S`` the penalty function gives.
 Deterministic per seed.
@@ -9,7 +9,6 @@ Deterministic per seed.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,24 +20,26 @@ from clips.clip import Clip
 from clips.emg import EMG
 from clips.errors import ClipError
 from clips.flex import EMG_RATE_HZ, FPS, action_number, write_sample, write_split
+from clips.labels import FORMAT_VERSION, InjectedError, LabelledRep, LabelSet, Repetition, write_labels
 from clips.skeleton import Skeleton
 from clips.video import Video
 from engine.scoring import Observation, repetition_score
-from engine.synth.body import DOFS, SIDED, Proportions, positions
-from engine.synth.emg import activation, raw_emg
-from engine.synth.inject import MARGIN, Knob, apply, plan_for
-from engine.synth.motion import Rep, Tempo, animate
-from engine.synth.render import render_side_view
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
+from synth.body import DOFS, SIDED_DOFS, Proportions, positions
+from synth.emg import activation, raw_emg
+from synth.inject import MARGIN, Knob, apply, plan_for
+from synth.motion import Rep, Tempo, animate
+from synth.render import render_side_view
 
 log = logging.getLogger(__name__)
-
-LABELS_FILE = "labels.json"
 
 
 @dataclass(frozen=True)
 class Options:
+    """What to write: repetitions per action, the seed, the share of repetitions with injected errors, the
+    number of stick-figure views, skeleton noise (metres, s.d.) and the share of samples in the test split."""
+
     per_action: int = 10
     seed: int = 0
     error_rate: float = 0.6
@@ -47,25 +48,36 @@ class Options:
     test_fraction: float = 0.2
 
 
-def generate(kg: KnowledgeGraph, out: Path, options: Options, actions: list[str] | None = None) -> dict:
+def generate(kg: KnowledgeGraph, out: Path, options: Options, actions: list[str] | None = None) -> LabelSet:
     """Write the dataset under ``out`` and return its labels (also written to ``labels.json``)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _output_folder(Path(out))
     chosen = actions or sorted(kg.actions)
-    labels: dict = {"kg_version": kg.version, "fps": FPS, "emg_rate": EMG_RATE_HZ, "seed": options.seed,
-                    "samples": []}
+    samples: list[LabelledRep] = []
     rows: dict[str, list] = {"train": [], "test": []}
     jobs = [(a, i) for a in chosen for i in range(1, options.per_action + 1)]
     for action, index in tqdm(jobs, desc="synth", unit="rep", disable=None):
         sample = _sample(kg, action, index, options, out)
-        labels["samples"].append(sample)
+        samples.append(sample)
         split = "test" if (index - 1) % round(1 / options.test_fraction) == 0 else "train"
-        rows[split].append((action_number(action), index, sample["score"]))
+        rows[split].append((action_number(action), index, sample.score))
     for split, split_rows in rows.items():
         write_split(out, split, split_rows)
-    (out / LABELS_FILE).write_text(json.dumps(labels, indent=1), encoding="utf-8")
-    log.info("wrote %d samples to %s", len(labels["samples"]), out)
+    labels = LabelSet(format_version=FORMAT_VERSION, kg_version=kg.version, fps=FPS, emg_rate=EMG_RATE_HZ,
+                      seed=options.seed, samples=samples)
+    write_labels(out, labels)
+    log.info("wrote %d samples to %s", len(samples), out)
     return labels
+
+
+def _output_folder(out: Path) -> Path:
+    """``out``, created if needed; a path that is not (and cannot become) a folder is a ClipError."""
+    if out.exists() and not out.is_dir():
+        raise ClipError(str(out), "exists and is not a folder; choose a folder for the dataset")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ClipError(str(out), f"cannot create the folder: {exc.strerror or exc}") from None
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: 
     act = kg.action(action)
     body = Proportions().scaled(rng, height_scale=rng.uniform(0.9, 1.1))
     tempo = Tempo().scaled(rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25))
-    jitter = {d: float(rng.normal(0, 2.0)) for d in DOFS if d.split("_")[-1] in SIDED or d == "trunk"}
+    jitter = {d: float(rng.normal(0, 2.0)) for d in DOFS if d.split("_")[-1] in SIDED_DOFS or d == "trunk"}
     rep = animate(act, FPS, tempo, jitter)
     planned = plan_for(kg, action, FPS)
     plan = {rule: knob for rule, (knob, _) in planned.items() if knob is not None}
@@ -127,7 +139,7 @@ def _channel_names(kg: KnowledgeGraph, action: str) -> list[str]:
     return [f"{c.muscle}_{c.side.lower()}" for c in sorted(kg.action(action).emg_channels, key=lambda c: c.index)]
 
 
-def _sample(kg: KnowledgeGraph, action: str, index: int, options: Options, out: Path) -> dict:
+def _sample(kg: KnowledgeGraph, action: str, index: int, options: Options, out: Path) -> LabelledRep:
     rng = np.random.default_rng([options.seed, action_number(action), index])
     sim = simulate(kg, action, rng, error_rate=options.error_rate, noise_m=options.noise_m)
     skeleton = Skeleton(positions=sim.positions, fps=FPS)
@@ -141,21 +153,12 @@ def _sample(kg: KnowledgeGraph, action: str, index: int, options: Options, out: 
     spans = key_step_spans(kg, action, rep.start, rep.turn, rep.end)
     weights = {r.id: r.weight for r in kg.rules_of(action)}
     score = repetition_score(kg.w_max(action), [Observation(w, float(r in sim.injected)) for r, w in weights.items()])
-    return {
-        "action": action, "index": index, "frames": skeleton.frames,
-        "repetition": {"start": rep.start, "turn": rep.turn, "end": rep.end},
-        "key_steps": {k: [s.start / FPS, s.stop / FPS] for k, s in spans.items()},
-        "errors": [{"rule": r, "error_type": kg.rules[r].error_type, "key_step": kg.rules[r].key_step,
-                    "time_span": [spans[kg.rules[r].key_step].start / FPS, spans[kg.rules[r].key_step].stop / FPS]}
-                   for r in sim.injected],
-        "score": round(score.expected, 4),
-    }
-
-
-def read_labels(root: Path) -> dict:
-    """The labels a synthetic dataset was written with."""
-    path = Path(root) / LABELS_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ClipError("data", f"{path} is not the labels file of a flexaqa synth dataset: {exc}") from None
+    span_of = {k: (s.start / FPS, s.stop / FPS) for k, s in spans.items()}
+    return LabelledRep(
+        action=action, index=index, frames=skeleton.frames,
+        repetition=Repetition(start=rep.start, turn=rep.turn, end=rep.end),
+        key_steps=span_of,
+        errors=[InjectedError(rule=r, error_type=kg.rules[r].error_type, key_step=kg.rules[r].key_step,
+                              time_span=span_of[kg.rules[r].key_step]) for r in sim.injected],
+        score=round(score.expected, 4),
+    )

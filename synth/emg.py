@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from engine.synth.motion import Rep
+from clips.flex import EMG_RATE_HZ
 from kg import Action
+from synth.motion import Rep
 
-RATE_HZ = 2000.0
 REST, ECCENTRIC, CONCENTRIC = 0.05, 0.45, 0.9
-SMOOTH = signal.butter(2, 8.0, fs=RATE_HZ, output="sos")
-BAND = signal.butter(4, (20.0, 450.0), btype="bandpass", fs=RATE_HZ, output="sos")
+SMOOTH = signal.butter(2, 8.0, fs=EMG_RATE_HZ, output="sos")
+BAND = signal.butter(4, (20.0, 450.0), btype="bandpass", fs=EMG_RATE_HZ, output="sos")
 
 
 def activation(action: Action, rep: Rep, gains: dict[tuple[str, str], float] | None = None,
@@ -25,8 +25,8 @@ def activation(action: Action, rep: Rep, gains: dict[tuple[str, str], float] | N
     ``gains`` scales one (muscle, side); ``delays`` holds back a muscle's switch-on by seconds.
     """
     frames = len(rep.dofs["trunk"])
-    samples = int(round(frames / rep.fps * RATE_HZ))
-    t = np.arange(samples) / RATE_HZ
+    samples = int(round(frames / rep.fps * EMG_RATE_HZ))
+    t = np.arange(samples) / EMG_RATE_HZ
     first_level = CONCENTRIC if action.first_moving_phase == "Concentric" else ECCENTRIC
     second_level = ECCENTRIC if first_level == CONCENTRIC else CONCENTRIC
     start, turn, end = (f / rep.fps for f in (rep.start, rep.turn, rep.end))

@@ -7,18 +7,22 @@ few other rules as possible. Nothing here knows any exercise or error: the Turtl
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
+from types import MappingProxyType
 
 import numpy as np
 
+from clips.flex import EMG_RATE_HZ
 from engine.detectors import evaluate
 from engine.features import Recording
-from engine.synth.body import DOFS, SIDED, Proportions, positions
-from engine.synth.emg import RATE_HZ, activation
-from engine.synth.motion import Rep, Tempo, animate
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph, PenaltyRule
+from synth.body import DOFS, SIDED_DOFS, Proportions, positions
+from synth.emg import activation
+from synth.motion import Rep, Tempo, animate
 
 RAMP_S = 0.15
 TURN_HOLD_S = 0.35
@@ -67,7 +71,7 @@ def candidates() -> list[Knob]:
         base = dof[2:] if dof[:2] in ("l_", "r_") else dof
         steps = STEPS.get(base, ANGLES)
         knobs += [Knob(dof, s * sign) for s in steps for sign in (1, -1)]
-        if base in SIDED and dof.startswith("l_"):
+        if base in SIDED_DOFS and dof.startswith("l_"):
             knobs += [Knob(f"both_{base}", s * sign) for s in steps for sign in (1, -1)]
     knobs += [Knob(f"tempo_{p}", f) for p in ("first", "second") for f in (0.25, 0.4, 0.6, 1.6, 2.5, 4.0)]
     knobs += [Knob(f"emg_gain_{s}", f) for s in ("left", "right") for f in (0.7, 0.5, 0.3)]
@@ -121,7 +125,7 @@ def recording(kg: KnowledgeGraph, action: str, rep: Rep, body: Proportions, gain
     channels = {(c.muscle, c.side.lower()): i
                 for i, c in enumerate(sorted(act.emg_channels, key=lambda c: c.index))}
     return Recording(positions=positions(rep.dofs, body), fps=rep.fps, envelope=env,
-                     emg_rate=RATE_HZ if env is not None else None, channels=channels or None)
+                     emg_rate=EMG_RATE_HZ if env is not None else None, channels=channels or None)
 
 
 def firing(kg: KnowledgeGraph, action: str, rep: Rep, rec: Recording, rules: list[PenaltyRule] | None = None
@@ -131,8 +135,20 @@ def firing(kg: KnowledgeGraph, action: str, rep: Rep, rec: Recording, rules: lis
     return {r.id for r in rules or kg.rules_of(action) if evaluate(r, rec, spans[r.key_step]).present}
 
 
-@cache
+Plan = Mapping[str, tuple[Knob | None, frozenset[str]]]
+"""Rule id -> (the knob that injects its error, other rules that knob also fires); ``None`` when the error
+cannot be shown on a synthetic body."""
+
+PLAN_VERSIONS = 4
+"""Plans are kept for this many graph versions, the most recently used; keying by version rather than by
+graph object lets an equal reloaded graph reuse them, and a graph swapped out by a rule edit be freed."""
+_plans: OrderedDict[str, dict[tuple[str, float], Plan]] = OrderedDict()
+_plans_lock = threading.Lock()
+
+
 def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
+    """Per rule, the change that fires its detector on the canonical body with the fewest other faults, then
+    the smallest; candidates costing over twice the best found so far are not tried."""
     tempo, body = Tempo(), Proportions()
     base = animate(kg.action(action), fps, tempo)
     base_rec = recording(kg, action, base, body)
@@ -170,10 +186,21 @@ def _tried(kg: KnowledgeGraph, action: str, base: Rep, base_rec: Recording, body
     return rep, recording(kg, action, rep, body, gains, delays, base_rec.envelope if same_emg else None)
 
 
-def plan_for(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
-    """Rule id -> (the knob that injects its error, other rules that knob also fires); ``None`` when the
-    error cannot be shown on a synthetic body. Computed once per graph version and action."""
-    return _plan(kg, action, fps)
+def plan_for(kg: KnowledgeGraph, action: str, fps: float) -> Plan:
+    """How to inject each of the action's errors (read-only). Searched once per graph version, action and
+    frame rate, since the search runs every candidate change through the detectors."""
+    key = (action, fps)
+    with _plans_lock:
+        plans = _plans.setdefault(kg.version, {})
+        _plans.move_to_end(kg.version)
+        while len(_plans) > PLAN_VERSIONS:
+            _plans.popitem(last=False)
+        plan = plans.get(key)
+    if plan is None:  # searched outside the lock: two threads may both search, and the first one stored wins
+        found = MappingProxyType(_plan(kg, action, fps))
+        with _plans_lock:
+            plan = plans.setdefault(key, found)
+    return plan
 
 
 def clean_firing(kg: KnowledgeGraph, action: str, fps: float) -> set[str]:

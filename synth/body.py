@@ -25,7 +25,8 @@ backward negative); ``*_out``: how far that elevation turns from forward (0) to 
 feet apart in hip widths; ``knee_in``: knees pulled toward the midline (fraction of thigh length);
 ``heel``: heels raised (m); ``shrug``: shoulders raised (m)."""
 
-SIDED = ("thigh", "shank", "arm", "arm_out", "fore", "fore_out")
+SIDED_DOFS = ("thigh", "shank", "arm", "arm_out", "fore", "fore_out")
+"""Degrees of freedom that come in ``l_``/``r_`` pairs, by their unsided name."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ def expand(pose: dict[str, float]) -> dict[str, float]:
     out = {d: 0.0 for d in DOFS}
     out["stance"] = 1.0
     for key, value in pose.items():
-        if key in SIDED:
+        if key in SIDED_DOFS:
             out[f"l_{key}"] = out[f"r_{key}"] = value
     for key, value in pose.items():
-        if key not in SIDED:
+        if key not in SIDED_DOFS:
             out[key] = value
     return out
 

@@ -1,0 +1,89 @@
+"""The application factory: ``create_app(settings)`` wires settings, graph, query service and routes.
+
+The graph is loaded (and validated) when the server starts, not when this module is imported, so a
+bad ontology folder stops ``flexaqa serve`` with its file:line messages before it accepts a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+import anyio
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from api import core
+from api.service import errors
+from api.service.config import Settings
+from api.service.limits import BodyLimit, WorkLimiter
+from api.service.routes import assess, graph, health, sparql
+from api.service.schemas import AssessRequest, AssessUpload
+from kg.sandbox import QuerySandbox
+from kg.sparql import QueryService
+
+log = logging.getLogger("flexaqa.service")
+
+DESCRIPTION = """
+Knowledge-graph feedback for weight-training form.
+
+* **POST /assess** scores a clip (skeleton and/or sEMG, as JSON or an uploaded `.npz` bundle) against the
+  Turtle rules of its action: `S = (1 - W_obs / W_max) * 100`, every point lost traced to an error, a key
+  step, a time span and a rule's file and line, with coaching cues heaviest first (`?lang=en|zh`).
+* **GET|POST /sparql** is a read-only SPARQL 1.1 Protocol endpoint over the Fitness Knowledge Graph:
+  no updates, no LOAD, no SERVICE; each query is limited in time and result size.
+* **GET /actions**, **/actions/{id}**, **/errors/{id}** give the graph as JSON for apps.
+
+Every refused request answers a 4xx (or 503 when busy) with a `Problem`: `detail` says what is wrong,
+`field` names the input at fault.
+"""
+
+BODY_MODELS: tuple[type[BaseModel], ...] = (AssessRequest, AssessUpload)
+"""Request bodies routes read themselves (JSON or multipart on one path), added to the OpenAPI components."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A flexaqa service configured by ``settings`` (default: from ``FLEXAQA_*`` variables)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.live = await anyio.to_thread.run_sync(core.live_graph, settings.ontology)
+        sandbox = QuerySandbox(workers=settings.sparql_workers, timeout_s=settings.sparql_timeout_s,
+                               max_results=settings.sparql_max_results)
+        app.state.queries = QueryService(sandbox)
+        app.state.limiter = WorkLimiter(settings.assess_workers, settings.assess_queue, settings.retry_after_s)
+        log.info("serving FKG %s from %s", app.state.live.current.version, app.state.live.root)
+        try:
+            yield
+        finally:
+            app.state.queries.close()
+
+    app = FastAPI(title="flexaqa", version=version("flexaqa"), description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    errors.install(app, settings.retry_after_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (assess, sparql, graph, health):
+        app.include_router(module.router)
+    app.state.methods = [(route.path_regex, route.methods or set())  # for the Allow header of a 405
+                         for module in (assess, sparql, graph, health) for route in module.router.routes
+                         if isinstance(route, APIRoute)]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's schema plus the bodies that routes parse themselves."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in BODY_MODELS:
+            model_schema = model.model_json_schema(ref_template=assess.REF)
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        app.openapi_schema = schema
+    return app.openapi_schema

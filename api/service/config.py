@@ -1,0 +1,59 @@
+"""Service settings in one place: a plain pydantic model filled from ``FLEXAQA_*`` variables and flags.
+
+Every field ``name`` is read from ``FLEXAQA_<NAME>`` (so ``FLEXAQA_ONTOLOGY`` means the same folder to
+the service as to the command line); flags given to ``flexaqa serve`` win over the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "FLEXAQA_"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable and the problem."""
+
+
+class Settings(BaseModel):
+    """What an operator may tune; the defaults serve one lifter's phone on a laptop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="interface to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    ontology: Path | None = Field(default=None, description="ontology folder (default: the shipped one)")
+    assess_workers: int = Field(default=2, ge=1, le=64, description="assessments computed at once")
+    assess_queue: int = Field(default=8, ge=0, le=1024,
+                              description="assessments allowed to wait for a worker before 503")
+    retry_after_s: int = Field(default=2, ge=1, le=3600, description="Retry-After sent with a 503")
+    max_body_mb: float = Field(default=64.0, gt=0, le=4096, description="largest request body accepted")
+    sparql_workers: int = Field(default=2, ge=1, le=32, description="sandboxed SPARQL worker processes")
+    sparql_timeout_s: float = Field(default=5.0, gt=0, le=600, description="time limit of one user query")
+    sparql_max_results: int = Field(default=10_000, ge=1, le=10_000_000, description="rows or triples per query")
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``FLEXAQA_*`` variables, then ``overrides`` (flags; ``None`` means not given)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = ENV_PREFIX + name.upper()
+            if env.get(key, "") != "":
+                values[name] = env[key]
+        values |= {k: v for k, v in overrides.items() if v is not None}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else "settings"
+            source = "flag" if name in overrides and overrides[name] is not None else ENV_PREFIX + name.upper()
+            raise SettingsError(f"{source} ({name}): {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Routes grouped by resource: assess, sparql, graph (actions and errors), health."""

@@ -1,0 +1,153 @@
+"""The service's contract: every request and response body, as pydantic v2 models.
+
+``Assessment`` (engine/report.py) is shared with ``flexaqa assess --format json`` and re-exported here;
+the models below are the service's own. A JSON clip is converted to :class:`clips.clip.Clip`, whose
+validation (shapes, NaN, rates) raises :class:`clips.errors.ClipError` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clips.clip import Clip
+from clips.emg import EMG
+from clips.skeleton import Skeleton
+from engine.report import Assessment
+
+__all__ = [
+    "ActionDetail", "ActionSummary", "AssessRequest", "Assessment", "EMGIn", "ErrorTypeView", "Health",
+    "KeyStepView", "Problem", "Readiness", "RuleView", "SkeletonIn",
+]
+
+_POINT = [0.0, 1.0, 0.0]
+
+
+class Problem(BaseModel):
+    """Why a request failed: ``field`` names the input at fault (dotted), ``detail`` says what is wrong."""
+
+    detail: str
+    field: str | None = Field(default=None, description="The input at fault, e.g. skeleton.positions or query.lang")
+
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [{"detail": "frame 3 joint LeftKnee has some coordinates NaN and others not",
+                      "field": "skeleton.positions"}]})
+
+
+# ---------------------------------------------------------------------- assess
+
+
+class SkeletonIn(BaseModel):
+    """A pose sequence on flexaqa's 21 internal joints (``clips.layouts.JOINTS`` order)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    positions: list[list[list[float | None]]] = Field(
+        description="frames x 21 joints x 2 or 3 coordinates; null (or NaN) for every coordinate of a joint "
+        "that is missing in that frame")
+    fps: float = Field(description="frames per second", examples=[30])
+    layout: str = Field(default="FLEX-21", description="the layout the skeleton was recorded in",
+                        examples=["FLEX-21"])
+
+
+class EMGIn(BaseModel):
+    """Surface EMG recorded with the action's montage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samples: list[list[float]] = Field(description="samples x channels")
+    sampling_rate: float = Field(description="Hz", examples=[2000])
+    channels: list[str] | None = Field(default=None, description="channel names, e.g. Quadriceps_left")
+
+
+class AssessRequest(BaseModel):
+    """One clip as JSON: an action id and a skeleton and/or sEMG."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "action": "A16",
+        "skeleton": {"positions": [[_POINT] * 21, [_POINT] * 21], "fps": 30, "layout": "FLEX-21"},
+        "emg": {"samples": [[0.0, 0.0], [0.01, -0.02]], "sampling_rate": 2000},
+    }]})
+
+    action: str = Field(description="FKG action id, see GET /actions", examples=["A16"])
+    skeleton: SkeletonIn | None = None
+    emg: EMGIn | None = None
+
+    def to_clip(self) -> Clip:
+        """The clip this request describes; raises ClipError naming the field at fault."""
+        skeleton = emg = None
+        if self.skeleton is not None:
+            skeleton = Skeleton(positions=self.skeleton.positions, fps=self.skeleton.fps, layout=self.skeleton.layout)
+        if self.emg is not None:
+            emg = EMG(samples=self.emg.samples, sampling_rate=self.emg.sampling_rate, channels=self.emg.channels)
+        return Clip(action=self.action, skeleton=skeleton, emg=emg)
+
+
+class AssessUpload(BaseModel):
+    """A clip as a file upload (multipart/form-data)."""
+
+    bundle: bytes = Field(json_schema_extra={"format": "binary"},
+                          description="an .npz clip bundle, as written by clips.files.save_bundle")
+    action: str | None = Field(default=None, description="FKG action id; must agree with the bundle's, if it has one")
+
+
+# ---------------------------------------------------------------------- graph
+
+
+class ActionSummary(BaseModel):
+    id: str = Field(examples=["A16"])
+    label: str = Field(examples=["Barbell back squat"])
+    equipment: str = Field(examples=["Barbell"])
+
+
+class KeyStepView(BaseModel):
+    id: str = Field(examples=["AK44"])
+    label: str
+    phase: Literal["Preparation", "Eccentric", "Concentric"] | str
+
+
+class RuleView(BaseModel):
+    id: str = Field(description="FKG id of the penalty rule")
+    key_step: str
+    error_type: str
+    error_label: str
+    cue: str = Field(description="What a coach says when this error is seen")
+    weight: float = Field(description="Points of W_max this rule can cost")
+    source: str = Field(description="Turtle file:line that defines the rule")
+    detector: bool = Field(description="Whether the rule carries a detector the engine evaluates")
+
+
+class ActionDetail(ActionSummary):
+    primary_muscles: list[str]
+    secondary_muscles: list[str]
+    w_max: float = Field(description="Sum of the weights of all rules: the score's denominator")
+    key_steps: list[KeyStepView] = Field(description="In the order they are performed")
+    rules: list[RuleView]
+    source: str
+
+
+class ErrorTypeView(BaseModel):
+    id: str = Field(examples=["ET053"])
+    label: str
+    severity_class: str
+    min_weight: float
+    max_weight: float
+    cue: str
+    explanation: str
+    source: str
+
+
+# ---------------------------------------------------------------------- health
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    kg_version: str
+    actions: int
+    rules: int
+    languages: list[str]

@@ -1,0 +1,185 @@
+"""The one SPARQL path of every front end: resolve a query, check it is safe, bind it, run it bounded.
+
+The graph is read-only: updates, ``LOAD`` and federated ``SERVICE`` queries are refused before anything
+is evaluated (so no connection or name lookup can ever leave the process), as are queries too long or
+too deeply nested to parse safely. Shipped competency queries are trusted and run in-process (they
+take well under a millisecond); any other text runs in a :class:`kg.sandbox.QuerySandbox` worker with a
+time, result-size and memory limit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import queries
+from kg.errors import QueryError, QueryRefusedError
+from kg.graph import Binding, KnowledgeGraph, python_value
+from kg.namespace import PREFIXES
+from kg.sandbox import QueryAnswer, QuerySandbox, syntax_message
+
+MAX_QUERY_CHARS = 20_000
+MAX_NESTING = 64
+"""Deepest nesting of ``{ }`` and ``( )`` accepted; thousands of levels crash the SPARQL parser."""
+
+FORBIDDEN = {
+    "service": "federated queries (SERVICE) are not allowed: this endpoint never contacts another server",
+    "load": "LOAD is not allowed: the graph is read-only",
+    **{word: f"{word.upper()} is an update, and the graph is read-only: edit the rule files instead "
+       "(flexaqa rules check, PUT /rules/{file})"
+       for word in ("insert", "delete", "drop", "clear", "create", "add", "move", "copy", "with")},
+}
+
+RESULT_MEDIA_TYPES = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+GRAPH_MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples"}
+
+# Comments, strings and IRIs are skipped when looking for keywords and brackets.
+_LEXEME = re.compile(
+    r"""(?P<skip>\#[^\n]*|'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>)"""
+    r"""|(?P<word>(?<![\w?$:@])[A-Za-z_][\w-]*(?![\w:-]))|(?P<open>[{(])|(?P<close>[})])""",
+    re.DOTALL,
+)
+_VARIABLE = re.compile(r"[?$]([A-Za-z_]\w*)")
+_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
+_BIND_HEADER = re.compile(r"Bind ((?:\?\w+(?:, )?)+)")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A resolved query: its text, whether it is a shipped (trusted) one, and the bindings it requires."""
+
+    text: str
+    name: str | None = None
+    required: tuple[str, ...] = ()
+
+
+def check(text: str) -> None:
+    """Refuse what a read-only, offline endpoint must not run, before any parsing or evaluation."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryRefusedError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+    depth = deepest = 0
+    for match in _LEXEME.finditer(text):
+        kind = match.lastgroup
+        if kind == "open":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                raise QueryRefusedError(f"the query nests brackets more than {MAX_NESTING} deep")
+        elif kind == "close":
+            depth -= 1
+        elif kind == "word" and match.group().lower() in FORBIDDEN:
+            raise QueryRefusedError(FORBIDDEN[match.group().lower()])
+
+
+def resolve(query: str) -> Query:
+    """A shipped query's name, or SPARQL text; a name that is not shipped gets the nearest suggestion."""
+    if query in queries.names():
+        text = queries.text(query)
+        header = _BIND_HEADER.search(text.splitlines()[0])
+        required = tuple(v.strip(" ?") for v in header.group(1).split(",")) if header else ()
+        return Query(text, query, required)
+    if _NAME.match(query) and query.upper() not in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
+        near = difflib.get_close_matches(query, queries.names(), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise QueryError(f"no shipped query named {query!r}{hint} (see flexaqa sparql --list)")
+    return Query(query)
+
+
+def read_query_file(path: Path) -> str:
+    """The text of a ``.rq`` file, with a one-line error for a missing, unreadable or non-UTF-8 file."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise QueryError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise QueryError(f"{path} is not UTF-8 text (byte {exc.start}): not a SPARQL query file") from None
+
+
+def parse_binding(text: str) -> tuple[str, str | float]:
+    """``NAME=VALUE`` -> (name, value): numbers become numbers, the rest stays text (see ``KnowledgeGraph.query``)."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lstrip("?$")
+    if not sep or not _NAME.match(name):
+        raise QueryError(f"a binding is NAME=VALUE, got {text!r}")
+    try:
+        return name, float(value) if "." in value or "e" in value.lower() else int(value)
+    except ValueError:
+        return name, value
+
+
+def check_bindings(query: Query, bindings: dict[str, str | float]) -> None:
+    """Every required variable bound, and every bound variable used by the query."""
+    used = set(_VARIABLE.findall(query.text))
+    unknown = sorted(set(bindings) - used)
+    missing = [v for v in query.required if v not in bindings]
+    problems = []
+    if missing:
+        problems.append(f"needs --bind for {', '.join(missing)}")
+    if unknown:
+        problems.append(f"has no variable {', '.join(unknown)} (its variables: {', '.join(sorted(used))})")
+    if problems:
+        what = f"query {query.name!r}" if query.name else "the query"
+        raise QueryError(f"{what} " + " and ".join(problems))
+
+
+class QueryService:
+    """Runs queries over whatever graph is in force: shipped ones in-process, any other text sandboxed."""
+
+    def __init__(self, sandbox: QuerySandbox | None = None) -> None:
+        self.sandbox = sandbox or QuerySandbox(workers=1)
+        self._data: tuple[str, bytes] | None = None
+
+    def answer(self, kg: KnowledgeGraph, query: Query, bindings: dict[str, str | float] | None = None,
+               results: str = "json", graph: str = "ttl") -> QueryAnswer:
+        """The query's result serialised as ``results`` (SELECT/ASK) or ``graph`` (CONSTRUCT/DESCRIBE)."""
+        bindings = bindings or {}
+        check(query.text)
+        check_bindings(query, bindings)
+        try:
+            if query.name is not None:
+                return _serialise(kg.query(query.text, **bindings), results, graph)
+            text = kg.bind(query.text, **bindings) if bindings else query.text
+            return self.sandbox.run(kg.version, self._ntriples(kg), text, PREFIXES,
+                                    RESULT_MEDIA_TYPES[results], GRAPH_MEDIA_TYPES[graph])
+        except SyntaxError as exc:
+            raise QueryError(syntax_message(exc, PREFIXES)) from None
+
+    def rows(self, kg: KnowledgeGraph, query: Query, bindings: dict[str, str | float] | None = None
+             ) -> tuple[list[str], list[dict[str, Binding]]] | bool | bytes:
+        """Plain values for a terminal: (columns, rows) for SELECT, a bool for ASK, Turtle for a graph."""
+        answer = self.answer(kg, query, bindings)
+        if answer.kind == "graph":
+            return answer.body
+        parsed = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+        if isinstance(parsed, ox.QueryBoolean):
+            return bool(parsed)
+        columns = [v.value for v in parsed.variables]
+        return columns, [{c: python_value(row[c]) for c in columns} for row in parsed]
+
+    def _ntriples(self, kg: KnowledgeGraph) -> bytes:
+        if self._data is None or self._data[0] != kg.version:
+            self._data = (kg.version, kg.serialize(ox.RdfFormat.N_TRIPLES))
+        return self._data[1]
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+def _serialise(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, results: str, graph: str
+               ) -> QueryAnswer:
+    if isinstance(result, ox.QueryTriples):
+        triples = list(result)
+        fmt = ox.RdfFormat.from_media_type(GRAPH_MEDIA_TYPES[graph])
+        return QueryAnswer("graph", ox.serialize(triples, format=fmt), fmt.media_type, len(triples))
+    fmt = ox.QueryResultsFormat.from_media_type(RESULT_MEDIA_TYPES[results])
+    kind = "boolean" if isinstance(result, ox.QueryBoolean) else "solutions"
+    return QueryAnswer(kind, result.serialize(format=fmt), fmt.media_type, None)

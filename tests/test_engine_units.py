@@ -1,0 +1,92 @@
+"""The engine's small parts on hand-made input: features, statistics, repetition ranges, key-step spans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clips.layouts import JOINT_INDEX, JOINTS
+from engine.coaching import rep_ranges
+from engine.detectors import _reduce, _runs
+from engine.features import Abstain, Recording, duration, joint_angle, segment_inclination, vertical_offset, width_ratio
+from engine.timeline import PREPARATION_FRACTION, Span, key_step_spans
+from kg import KnowledgeGraph
+
+
+def _recording(frames: int = 4, **joints: tuple[float, float, float]) -> Recording:
+    """A 3D recording where the named joints stand still at the given points; pelvis-thorax is 0.5 long."""
+    positions = np.full((frames, len(JOINTS), 3), np.nan)
+    placed = {"pelvis": (0.0, 1.0, 0.0), "thorax": (0.0, 1.5, 0.0), **joints}
+    for name, point in placed.items():
+        positions[:, JOINT_INDEX[name]] = point
+    return Recording(positions=positions, fps=10.0)
+
+
+def test_joint_angle_is_the_angle_at_the_middle_joint() -> None:
+    rec = _recording(left_hip=(0, 1, 0), left_knee=(0, 0.5, 0), left_ankle=(0.5, 0.5, 0))
+    assert joint_angle(rec, ("left_hip", "left_knee", "left_ankle"), slice(None)) == pytest.approx([90.0] * 4)
+
+
+def test_segment_inclination_is_measured_from_vertical() -> None:
+    rec = _recording(left_shoulder=(0.3, 1.5, 0), left_elbow=(0.3, 1.2, 0), left_wrist=(0.6, 1.2, 0))
+    assert segment_inclination(rec, ("pelvis", "thorax"), slice(None)) == pytest.approx([0.0] * 4)
+    assert segment_inclination(rec, ("left_elbow", "left_wrist"), slice(None)) == pytest.approx([90.0] * 4)
+
+
+def test_vertical_offset_is_in_torso_lengths() -> None:
+    rec = _recording(left_hip=(0, 1.0, 0), left_knee=(0, 0.9, 0))
+    assert vertical_offset(rec, ("left_hip", "left_knee"), slice(None)) == pytest.approx([0.2] * 4)
+
+
+def test_width_ratio_compares_two_pairs_across_the_body() -> None:
+    rec = _recording(left_knee=(-0.1, 0.5, 0), right_knee=(0.1, 0.5, 0),
+                     left_ankle=(-0.2, 0.0, 0), right_ankle=(0.2, 0.0, 0))
+    assert width_ratio(rec, ("knee", "ankle"), slice(None)) == pytest.approx([0.5] * 4)
+
+
+def test_duration_is_the_span_in_seconds() -> None:
+    assert duration(_recording(), (), slice(3, 18)) == pytest.approx(1.5)
+
+
+def test_a_joint_never_tracked_abstains() -> None:
+    with pytest.raises(Abstain, match="not tracked"):
+        joint_angle(_recording(), ("left_hip", "left_knee", "left_ankle"), slice(None))
+
+
+@pytest.mark.parametrize(("statistic", "expected"), [
+    ("Minimum", 1.0), ("Maximum", 5.0), ("Range", 4.0), ("RiseFromStart", 3.0),
+])
+def test_statistics_reduce_a_key_step(statistic: str, expected: float) -> None:
+    series = np.array([2.0, 2.5, 1.0, 5.0, 4.0])  # the repetition starts at 2.0; the key step is frames 2-4
+    span = Span("AK01", "Eccentric", start=2, stop=5, rep_start=0)
+    values = series if statistic == "RiseFromStart" else series[2:]
+    assert _reduce(statistic, values, span) == pytest.approx(expected)
+
+
+def test_runs_keep_only_stretches_long_enough() -> None:
+    mask = np.array([1, 1, 0, 1, 1, 1, 0, 1], dtype=bool)
+    assert _runs(mask, 3).tolist() == [False, False, False, True, True, True, False, False]
+
+
+@pytest.mark.parametrize(("reps", "text"), [
+    ([1, 3, 4, 5], "1, 3-5"), ([2], "2"), ([4, 2, 3, 3], "2-4"), ([], ""), ([1, 2, 5, 6, 8], "1-2, 5-6, 8"),
+])
+def test_rep_ranges_join_consecutive_repetitions(reps: list[int], text: str) -> None:
+    assert rep_ranges(reps) == text
+
+
+def test_key_step_spans_tile_each_phase_in_order(kg: KnowledgeGraph) -> None:
+    start, turn, end = 10, 50, 100
+    for action in ("A16", "A01"):  # eccentric first, concentric first
+        spans = key_step_spans(kg, action, start, turn, end)
+        first, second = kg.phases_of(action)[1:]
+        assert set(spans) == set(kg.action(action).key_steps)
+        for phase, (lo, hi) in {first: (start, turn), second: (turn, end)}.items():
+            steps = [s for s in kg.key_steps_of(action) if s.phase == phase]
+            assert [spans[s.id].start for s in steps][0] == lo and spans[steps[-1].id].stop == hi
+            for a, b in zip(steps, steps[1:], strict=False):
+                assert spans[a.id].stop == spans[b.id].start
+        prep = [spans[s.id] for s in kg.key_steps_of(action) if s.phase == "Preparation"]
+        assert prep[0].start == start
+        assert prep[-1].stop == start + round(PREPARATION_FRACTION * (turn - start))
+        assert all(s.rep_start == start for s in spans.values())
