@@ -6,20 +6,26 @@ unknown action or language, or a clip that disagrees with its options gives the 
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
 
 from kg import KnowledgeGraph, LiveGraph, UnknownIdError
 from kg.graph import default_root
 from kg.loader import place_file, read_turtle
 
 if TYPE_CHECKING:
+    from api.report import ReportInput
     from clips.clip import Clip
     from engine.report import Assessment
+    from models.predict import Predictor
 
 ONTOLOGY_ENV = "FLEXAQA_ONTOLOGY"
+logger = logging.getLogger(__name__)
 
 
 def ontology_root(explicit: str | Path | None = None) -> Path:
@@ -80,9 +86,136 @@ def open_clip(kg: KnowledgeGraph, path: str | Path, action: str | None = None, f
 
 
 def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool = False,
-                assumed_fps: float | None = None) -> Assessment:
+                assumed_fps: float | None = None, model: bool = False,
+                min_confidence: float | None = None) -> Assessment:
     """Score a clip against the rules in force and coach it in ``lang``; ``assumed_fps`` (from
-    :func:`open_clip`) is said in the report's notes."""
+    :func:`open_clip`) is said in the report's notes. With ``model`` (opt-in while the learned scorer is
+    below its accuracy bars), the shipped checkpoint (:func:`load_model`) speaks for the rules whose
+    detectors abstained. ``min_confidence`` overrides the
+    keypoint layout's default cut (``clips.layouts.Layout.min_confidence``)."""
     from engine.assess import assess
 
-    return assess(kg, clip, lang=check_language(kg, lang), explain=explain, assumed_fps=assumed_fps)
+    check_language(kg, lang)
+    predictor = load_model(kg) if model else None
+    findings = predictor.findings(kg, clip) if predictor is not None else ()
+    return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=findings,
+                  min_confidence=min_confidence)
+
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "checkpoints" / "default.pt"
+_PREDICTORS: dict[tuple[Path, str], Predictor] = {}
+
+
+def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor | None:
+    """The learned scorer of ``path`` (default: the shipped checkpoint), loaded once per process; None when
+    it cannot serve (no file, no torch, a checkpoint for other node or edge types): the caller then assesses
+    with the rules only, and the log says why. torch is imported here, never on the rule path."""
+    path = Path(path) if path is not None else DEFAULT_CHECKPOINT
+    key = (path, kg.version)  # the graph embeddings belong to one graph version
+    if key not in _PREDICTORS:
+        try:
+            from models.checkpoint import CheckpointError
+            from models.predict import Predictor
+        except ImportError as exc:
+            logger.warning("learned scorer unavailable (%s): assessing with the rules only", exc)
+            return None
+        try:
+            _PREDICTORS[key] = Predictor(path, kg)
+        except CheckpointError as exc:
+            logger.warning("%s: assessing with the rules only", exc)
+            return None
+    return _PREDICTORS[key]
+
+
+def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: float | None = None,
+                 rule_base: str | None = None) -> ReportInput:
+    """What the report page draws: ``clip`` assessed with explanations in every language of the graph (the
+    page switches language without asking again), its skeleton, sEMG, key-step spans and the action's part
+    of the graph; it opens in ``lang``. Rules link under ``rule_base`` (``/rules/`` when served)."""
+    from api.report import build_input
+
+    check_language(kg, lang)
+    assessments = {code: assess_clip(kg, clip, lang=code, explain=True, assumed_fps=assumed_fps)
+                   for code in languages(kg)}
+    return build_input(kg, clip, assessments, lang, rule_base)
+
+
+class ClipLine(BaseModel):
+    """One clip of a batch, as one CSV row or JSON line: the score, the errors found, what abstained, or why
+    the clip could not be assessed (``problem``; the batch goes on)."""
+
+    file: str
+    action: str | None = None
+    score: float | None = None
+    score_low: float | None = None
+    score_high: float | None = None
+    repetitions: int | None = None
+    errors: list[str] = Field(default_factory=list, description="Error types found, heaviest first, once each")
+    abstained: list[str] = Field(default_factory=list, description="Rules no detector could check, once each")
+    facing: str | None = Field(default=None, description="Where a 2D view's lifter faces, and the cue (right/face)")
+    problem: str | None = Field(default=None, description="Why the clip was not assessed")
+
+
+CLIP_LINE_FIELDS = tuple(ClipLine.model_fields)
+
+
+def clip_paths(inputs: Sequence[str | Path]) -> list[Path]:
+    """The clips named by ``inputs``: files as given; a folder of OpenPose frames (``*_keypoints.json``) is one
+    clip; any other folder gives its clip files and OpenPose sub-folders, in name order."""
+    from clips.errors import ClipError
+    from clips.files import SKELETON_SUFFIXES, VIDEO_SUFFIXES
+
+    found: list[Path] = []
+    for given in map(Path, inputs):
+        if not given.is_dir() or _is_openpose_folder(given):
+            found.append(given)
+            continue
+        inside = [p for p in sorted(given.iterdir()) if (p.is_file() and p.suffix.lower() in
+                  (*SKELETON_SUFFIXES, *VIDEO_SUFFIXES)) or (p.is_dir() and _is_openpose_folder(p))]
+        if not inside:
+            raise ClipError("clip.folder", f"{given} holds no clip files ({' '.join(SKELETON_SUFFIXES)} or a video) "
+                            "and no OpenPose frames (*_keypoints.json)")
+        found += inside
+    return found
+
+
+def _is_openpose_folder(folder: Path) -> bool:
+    return next(folder.glob("*_keypoints.json"), None) is not None
+
+
+def assess_many(kg: KnowledgeGraph, paths: Sequence[str | Path], action: str | None = None, lang: str = "en",
+                model: bool = False, min_confidence: float | None = None, progress: bool = False,
+                **options: object) -> Iterator[ClipLine]:
+    """Assess ``paths`` one after another against one loaded graph (``options`` as :func:`open_clip` takes
+    them), yielding a line per clip as it is done; a clip that cannot be read or assessed gives a line with
+    its ``problem`` and the batch goes on. ``progress`` shows a bar on stderr when it is a terminal."""
+    from tqdm import tqdm
+
+    from clips.errors import ClipError
+
+    check_language(kg, lang)
+    if action is not None:
+        kg.action(action)
+    for path in tqdm(paths, desc="assess", unit="clip", disable=None if progress else True):
+        try:
+            clip, assumed = open_clip(kg, path, action=action, **options)
+            report = assess_clip(kg, clip, lang=lang, assumed_fps=assumed, model=model,
+                                 min_confidence=min_confidence)
+        except (ClipError, UnknownIdError) as exc:
+            yield ClipLine(file=str(path), problem=str(exc))
+            continue
+        yield clip_line(path, report)
+
+
+def clip_line(path: str | Path, report: Assessment) -> ClipLine:
+    """The batch line of one assessed clip."""
+    errors = [cue.error_type for cue in report.coaching]
+    for rep in report.repetitions:
+        errors += [e.error_type for e in rep.errors if e.error_type not in errors]
+    abstained = list(dict.fromkeys(s.rule for rep in report.repetitions for s in rep.skipped))
+    view = report.view
+    facing = f"{view.facing}/{view.facing_cue}" if view is not None and view.facing else None
+    return ClipLine(file=str(path), action=report.action, score=report.score, score_low=report.score_low,
+                    score_high=report.score_high, repetitions=len(report.repetitions), errors=errors,
+                    abstained=abstained, facing=facing)
+

@@ -1,29 +1,35 @@
 """Benchmark the HTTP service end to end: a real ``flexaqa serve`` on loopback, driven with httpx.
 
-Run: python bench/bench_service.py [--requests N]. Prints p50/p99 latency of sequential requests (one
-client, keep-alive) after a few warm-up requests: POST /assess of one synthetic squat repetition
-(skeleton + sEMG) as an .npz bundle and as JSON, and a shipped SPARQL competency query run by name
-(in-process) and as the same text (sandboxed worker). /healthz gives the bare HTTP overhead.
+Run: python bench/bench_service.py [--requests N] [--clients C --seconds S]. Prints p50/p99 latency of
+sequential requests (one client, keep-alive) after a few warm-up requests: POST /assess of one synthetic
+squat repetition (skeleton + sEMG) as an .npz bundle and as JSON, and a shipped SPARQL competency query
+run by name (in-process) and as the same text (sandboxed worker); /healthz gives the bare HTTP overhead.
+Then the throughput of POST /assess (bundle) under C concurrent clients for S seconds with 1 and with 2
+server workers, side by side. bench/load_service.py reuses the pieces for its longer load run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from api import core
+from clips.clip import Clip
 from clips.files import save_bundle
-from kg import queries
+from kg import KnowledgeGraph, queries
 from synth.generate import synthetic_set
 
 WARMUP = 5
@@ -36,8 +42,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)])
+def start_server(port: int, workers: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``flexaqa serve`` on loopback with ``workers`` processes, returned once /healthz answers."""
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                            env={**os.environ, "FLEXAQA_ACCESS_LOG": "false", **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the tables stay readable
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -46,7 +55,7 @@ def start_server(port: int) -> subprocess.Popen:
         except httpx.TransportError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("the server did not come up")
+    raise SystemExit("the server did not come up; run flexaqa serve -v to see why")
 
 
 def latencies(send: Callable[[], httpx.Response], n: int) -> np.ndarray:
@@ -61,17 +70,65 @@ def latencies(send: Callable[[], httpx.Response], n: int) -> np.ndarray:
     return 1000 * np.array(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
-
-    kg = core.load_graph()
+def squat_bundle(kg: KnowledgeGraph) -> tuple[Clip, bytes]:
+    """One clean synthetic squat repetition (skeleton + sEMG) and its .npz bundle bytes."""
     clip = synthetic_set(kg, "A16", [[]], seed=1)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rep.npz"
         save_bundle(path, clip)
-        bundle = path.read_bytes()
+        return clip, path.read_bytes()
+
+
+@dataclass
+class LoadResult:
+    """What concurrent clients saw: latency of each answered request (ms) and the failures by kind."""
+
+    seconds: float
+    ms: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        return len(self.ms) / self.seconds
+
+
+def drive(base: str, bundle: bytes, clients: int, seconds: float) -> LoadResult:
+    """``clients`` threads, each with its own keep-alive connection, POST the bundle to /assess for ``seconds``."""
+    result, lock = LoadResult(seconds), threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                try:
+                    response = http.post("/assess", files={"bundle": ("rep.npz", bundle)})
+                    kind = None if response.status_code == 200 else f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    kind = type(exc).__name__
+                with lock:
+                    if kind is None:
+                        result.ms.append(1000 * (time.perf_counter() - start))
+                    else:
+                        result.errors[kind] = result.errors.get(kind, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for the throughput table")
+    parser.add_argument("--seconds", type=float, default=15, help="length of each throughput run")
+    args = parser.parse_args()
+
+    kg = core.load_graph()
+    clip, bundle = squat_bundle(kg)
     body = json.dumps({"action": clip.action,
                        "skeleton": {"positions": clip.skeleton.positions.tolist(), "fps": clip.skeleton.fps},
                        "emg": {"samples": clip.emg.samples.tolist(), "sampling_rate": clip.emg.sampling_rate,
@@ -105,6 +162,22 @@ def main() -> None:
     print(f"{'request':{width}}  {'p50 ms':>8}  {'p99 ms':>8}")
     for label, ms in rows:
         print(f"{label:{width}}  {np.percentile(ms, 50):8.2f}  {np.percentile(ms, 99):8.2f}")
+
+    loads = {}
+    for workers in (1, 2):
+        port = free_port()
+        proc = start_server(port, workers, {"FLEXAQA_ASSESS_QUEUE": str(4 * args.clients)})
+        try:
+            drive(f"http://127.0.0.1:{port}", bundle, args.clients, 2.0)  # warm-up
+            loads[workers] = drive(f"http://127.0.0.1:{port}", bundle, args.clients, args.seconds)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print(f"\nPOST /assess bundle, {args.clients} concurrent clients for {args.seconds:g} s ({os.cpu_count()} CPUs)\n")
+    print(f"{'workers':>7}  {'req/s':>7}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}")
+    for workers, load in loads.items():
+        print(f"{workers:>7}  {load.throughput:7.1f}  {np.percentile(load.ms, 50):8.1f}  "
+              f"{np.percentile(load.ms, 99):8.1f}  {sum(load.errors.values()):>6}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ from clips.layouts import JOINTS
 from clips.pose import available as pose_available
 from clips.pose import estimate_pose
 from clips.readers import (
+    json_carries_rate,
     read_emg_csv,
     read_emg_mat,
     read_emg_npy,
+    read_openpose_folder,
     read_skeleton_csv,
     read_skeleton_json,
     read_skeleton_npy,
@@ -38,7 +40,8 @@ POSE_LONG_SIDE = 480
 """Frames are decoded at most this large for pose estimation (MediaPipe works at 256 px internally)."""
 EMG_SUFFIXES = (".csv", ".npy", ".mat")
 RATE_SUFFIXES = (".npz", ".json", *VIDEO_SUFFIXES)
-"""Files that carry their own frame rate; a ``.csv`` or ``.npy`` skeleton does not."""
+"""Files that carry their own frame rate; a ``.csv`` or ``.npy`` skeleton, an OpenPose folder and a ``.json``
+written by a pose detector (not flexaqa's own form) do not."""
 DEFAULT_FPS = 30.0
 """The frame rate assumed for a skeleton file without one (FLEX's and most phone cameras'); always stated."""
 FPS_RANGE = (1.0, 1000.0)
@@ -58,7 +61,12 @@ def check_rate(value: float, limits: tuple[float, float], field: str, unit: str)
 def assumed_fps(path: str | Path, fps: float | None) -> float | None:
     """The frame rate that :func:`load_clip` will assume for ``path``: :data:`DEFAULT_FPS` when the caller
     gave none and the file carries none, else None (nothing assumed)."""
-    return DEFAULT_FPS if fps is None and Path(path).suffix.lower() not in RATE_SUFFIXES else None
+    path = Path(path)
+    if fps is not None:
+        return None
+    if path.suffix.lower() == ".json" and path.is_file():
+        return None if json_carries_rate(path) else DEFAULT_FPS
+    return None if path.suffix.lower() in RATE_SUFFIXES and not path.is_dir() else DEFAULT_FPS
 
 
 def save_bundle(path: str | Path, clip: Clip) -> None:
@@ -116,13 +124,16 @@ def _scalar(doc: dict[str, np.ndarray], key: str) -> float:
 
 
 def load_skeleton(path: str | Path, layout: str = "MediaPipe-33", fps: float = 30.0) -> Skeleton:
-    """A skeleton from a ``.csv`` (named columns, or a FLEX ``skeleton_points.csv``), ``.json`` or ``.npy``."""
+    """A skeleton from a ``.csv`` (named columns, or a FLEX ``skeleton_points.csv``), ``.json`` (flexaqa's,
+    an OpenPose frame or COCO keypoints), ``.npy``, or a folder of OpenPose per-frame ``.json`` files."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        return read_openpose_folder(path, fps).skeleton
     if not path.is_file():
         raise ClipError("skeleton.file", f"no such file: {path}")
     if suffix == ".json":
-        return read_skeleton_json(path).skeleton
+        return read_skeleton_json(path, fps).skeleton
     if suffix == ".npy":
         return read_skeleton_npy(path, layout, fps).skeleton
     if suffix == ".csv":
@@ -131,7 +142,8 @@ def load_skeleton(path: str | Path, layout: str = "MediaPipe-33", fps: float = 3
         if layout == "FLEX-21" or columns == 3 * len(JOINTS):
             return read_skeleton_points(path, fps)
         return read_skeleton_csv(path, fps, layout).skeleton
-    raise ClipError("skeleton.file", f"unsupported skeleton file {path.name}; use one of {SKELETON_SUFFIXES}")
+    raise ClipError("skeleton.file", f"unsupported skeleton file {path.name}; use one of {SKELETON_SUFFIXES} "
+                    "or a folder of OpenPose .json frames")
 
 
 def load_emg(path: str | Path, sampling_rate: float | None = None) -> EMG:

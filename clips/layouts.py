@@ -52,6 +52,9 @@ class Layout(BaseModel):
     dims: frozenset[int]
     flip_axes: tuple[int, ...] = ()
     """Axes negated to reach the internal frame (image y points down; internal y points up)."""
+    min_confidence: float = 0.0
+    """Keypoints below this confidence count as missing, on the detector's own scale (the source of each
+    value is beside it in :data:`LAYOUTS`); 0 for motion-capture layouts, whose points carry no confidence."""
 
 
 def _identity(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -76,6 +79,12 @@ _OPENPOSE_18 = (
     "left_shoulder", "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle",
     "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
 )  # fmt: skip
+_OPENPOSE_25 = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist",
+    "left_shoulder", "left_elbow", "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle",
+    "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+)  # fmt: skip
 _MEDIAPIPE_33 = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
@@ -84,6 +93,10 @@ _MEDIAPIPE_33 = (
     "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
     "left_heel", "right_heel", "left_foot_index", "right_foot_index",
 )  # fmt: skip
+
+OPENPOSE_MIN_CONFIDENCE = 0.05
+"""OpenPose draws every keypoint scored above 0.05 (its ``--render_threshold`` default): its part-affinity scores
+are low for joints seen edge-on (side-on hips often score 0.1-0.3 and are still right), so its own cut is kept."""
 
 LAYOUTS: MappingProxyType[str, Layout] = MappingProxyType(
     {
@@ -107,6 +120,7 @@ LAYOUTS: MappingProxyType[str, Layout] = MappingProxyType(
                 to_internal={**_identity(_COCO_17), "head": ("nose",)},
                 dims=frozenset({2}),
                 flip_axes=(1,),
+                min_confidence=0.3,  # MMPose's keypoint score threshold (kpt_thr 0.3 in its demos and visualiser)
             ),
             Layout(
                 name="OpenPose-18",
@@ -114,6 +128,21 @@ LAYOUTS: MappingProxyType[str, Layout] = MappingProxyType(
                 to_internal={**_identity(_OPENPOSE_18), "head": ("nose",)},
                 dims=frozenset({2}),
                 flip_axes=(1,),
+                min_confidence=OPENPOSE_MIN_CONFIDENCE,
+            ),
+            Layout(
+                name="OpenPose-25",
+                joints=_OPENPOSE_25,
+                to_internal={
+                    **_identity(_OPENPOSE_25),
+                    "head": ("nose",),
+                    "pelvis": ("mid_hip",),
+                    "left_foot": ("left_big_toe", "left_small_toe"),
+                    "right_foot": ("right_big_toe", "right_small_toe"),
+                },
+                dims=frozenset({2}),
+                flip_axes=(1,),
+                min_confidence=OPENPOSE_MIN_CONFIDENCE,
             ),
             Layout(
                 name="MediaPipe-33",
@@ -128,6 +157,7 @@ LAYOUTS: MappingProxyType[str, Layout] = MappingProxyType(
                 },
                 dims=frozenset({2, 3}),
                 flip_axes=(1, 2),  # image y down, and z grows away from the camera
+                min_confidence=0.5,  # MediaPipe's own drawing threshold (_VISIBILITY_THRESHOLD in drawing_utils)
             ),
         )
     }
@@ -143,6 +173,11 @@ def get_layout(name: str | Layout, field: str = "skeleton.layout") -> Layout:
             if known.name.lower() == name.strip().lower():
                 return known
     raise ClipError(field, f"unknown layout {name!r}; known layouts: {', '.join(LAYOUTS)}")
+
+
+def is_camera(layout: str | Layout) -> bool:
+    """Whether a layout is a pose detector's, whose keypoints come with a confidence each."""
+    return get_layout(layout).min_confidence > 0
 
 
 def map_to_internal(array: np.ndarray, layout: str | Layout) -> tuple[np.ndarray, list[str]]:

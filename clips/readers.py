@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from clips.base import as_float_array, positive_number
 from clips.emg import EMG
 from clips.errors import ClipError
-from clips.layouts import get_layout, map_confidence_to_internal, map_to_internal
+from clips.layouts import get_layout, is_camera, map_confidence_to_internal, map_to_internal
 from clips.skeleton import Skeleton
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ RATE_KEYS = (
 )
 NAME_KEYS = ("description", "channel_names", "channelnames", "channels", "labels", "names")
 TIME_COLUMNS = ("time", "t", "timestamp", "time_s")
+FRAME_COLUMNS = ("frame", "frame_index", "frame_id")
 
 
 class LabelledSkeleton(BaseModel):
@@ -75,10 +76,13 @@ def read_skeleton_csv(
     use_depth: bool = False,
     label_column: str = "label",
 ) -> LabelledSkeleton:
-    """Read a table with ``<joint>_x``, ``<joint>_y`` (``_z``, ``_v``) columns named after layout joints.
+    """Read a table with ``<joint>_x``, ``<joint>_y`` (``_z``, and a confidence or visibility column such as
+    ``_v`` or ``_score``) columns named after layout joints.
 
-    Any subset of the layout's joints may be present; the rest are missing. ``use_depth`` keeps ``_z``
-    (MediaPipe's relative depth is rough, so 2D is the default). A ``label_column`` gives per-frame labels.
+    Any subset of the layout's joints may be present; the rest are missing. A column that is neither a
+    layout joint's nor the ``label_column``, a time or a frame column is refused with the unknown and the
+    missing columns named: a table written for another layout would otherwise be read as a few joints.
+    ``use_depth`` keeps ``_z`` (MediaPipe's relative depth is rough, so 2D is the default).
     """
     spec = get_layout(layout)
     rows = _text_rows(path, "skeleton.csv")
@@ -92,35 +96,48 @@ def read_skeleton_csv(
     positions = np.full((len(body), len(spec.joints), dims), np.nan)
     confidence = np.full((len(body), len(spec.joints)), np.nan)
     axes: dict[str, set[str]] = {}
+    unknown = []
     for col, name in enumerate(header):
         joint, _, suffix = name.rpartition("_")
-        if joint not in source:
+        if joint not in source or suffix not in ("x", "y", "z", *CONFIDENCE_SUFFIXES):
+            if name.lower() not in (label_column, *TIME_COLUMNS, *FRAME_COLUMNS):
+                unknown.append(name)
             continue
-        if suffix in ("x", "y", "z")[:dims]:
-            target = positions[:, source[joint], "xyz".index(suffix)]
-            axes.setdefault(joint, set()).add(suffix)
-        elif suffix in CONFIDENCE_SUFFIXES:
-            target = confidence[:, source[joint]]
+        if suffix == "z" and dims == 2:
+            continue
+        values = [_cell(row[col], r + 2, name, "skeleton.csv") for r, row in enumerate(body)]
+        if suffix in CONFIDENCE_SUFFIXES:
+            confidence[:, source[joint]] = values
+            _check_unit_interval(confidence[:, source[joint]], path, name)
         else:
-            continue
-        target[:] = [_cell(row[col], r + 2, name, "skeleton.csv") for r, row in enumerate(body)]
-    if not axes:
-        raise ClipError(
-            "skeleton.csv", f"no column named <joint>_x/<joint>_y for any {spec.name} joint in {path}"
-        )
-    for joint, present in axes.items():
-        absent = [f"{joint}_{axis}" for axis in "xyz"[:dims] if axis not in present]
-        if absent:
-            raise ClipError("skeleton.csv", f"joint {joint} lacks column(s) {', '.join(absent)}")
+            positions[:, source[joint], "xyz".index(suffix)] = values
+            axes.setdefault(joint, set()).add(suffix)
+    partial = [f"{joint}_{axis}" for joint, present in axes.items() for axis in "xyz"[:dims] if axis not in present]
+    if unknown or partial or not axes:
+        absent = [f"{joint}_{axis}" for joint in spec.joints if joint not in axes for axis in "xy"]
+        missing = partial or absent
+        raise ClipError("skeleton.csv", f"{path} does not match the {spec.name} layout: "
+                        + (f"unknown column(s) {', '.join(unknown)}; " if unknown else "")
+                        + f"missing column(s) {', '.join(missing)} (columns are <joint>_x, <joint>_y and "
+                        f"optionally <joint>_v, named after {spec.name} joints; pick the layout with --layout)")
     positions[np.isnan(positions).any(axis=2)] = np.nan  # an empty cell drops the whole point
     labels = None
     if label_column in header:
         col = header.index(label_column)
         labels = [row[col].strip() for row in body]
     internal, missing = map_to_internal(positions, spec)
-    conf = None if np.isnan(confidence).all() else np.clip(map_confidence_to_internal(confidence, spec), 0, 1)
+    conf = None if np.isnan(confidence).all() else map_confidence_to_internal(confidence, spec)
     skeleton = Skeleton(positions=internal, fps=fps, layout=spec.name, confidence=conf)
     return LabelledSkeleton(skeleton=skeleton, labels=labels, missing=missing)
+
+
+def _check_unit_interval(values: np.ndarray, path: str | Path, column: str) -> None:
+    """A confidence or visibility outside [0, 1] is another scale (a percentage, a logit): refuse it."""
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero((values < 0) | (values > 1))
+    if bad.size:
+        raise ClipError("skeleton.csv", f"{path} row {bad[0] + 2} column {column!r}: confidence "
+                        f"{values[bad[0]]:g} is outside [0, 1] ({bad.size} value(s) are)")
 
 
 def _load_npy(path: str | Path, field: str) -> np.ndarray:
@@ -131,35 +148,47 @@ def _load_npy(path: str | Path, field: str) -> np.ndarray:
 
 
 def skeleton_from_array(
-    array: object, layout: str, fps: float, has_confidence: bool = False
+    array: object, layout: str, fps: float, has_confidence: bool | None = None
 ) -> LabelledSkeleton:
-    """Build a skeleton from (T, J, C) keypoints in ``layout`` order; last of C is confidence if flagged."""
+    """Build a skeleton from (T, J, C) keypoints in ``layout`` order; the last of C is a confidence if flagged.
+
+    Unflagged (None), a camera layout's array carries one as pose detectors write them: (T, J, 3) is x, y,
+    confidence for OpenPose, COCO-17 and MediaPipe-33 ((T, J, 4) adds MediaPipe's z before it), and
+    (T, J, 2) has none; a motion-capture layout's array never does.
+    """
     data = as_float_array(array, "skeleton.positions")
+    spec = get_layout(layout)
+    if has_confidence is None:
+        has_confidence = data.ndim == 3 and is_camera(spec) and data.shape[2] - 1 in spec.dims
     if data.ndim != 3 or data.shape[2] < 2 + has_confidence:
         raise ClipError("skeleton.positions", f"expected shape (frames, joints, coords), got {data.shape}")
     coords = data[:, :, :-1] if has_confidence else data
-    internal, missing = map_to_internal(coords, layout)
-    conf = map_confidence_to_internal(data[:, :, -1], layout) if has_confidence else None
-    skeleton = Skeleton(positions=internal, fps=fps, layout=get_layout(layout).name, confidence=conf)
+    internal, missing = map_to_internal(coords, spec)
+    conf = map_confidence_to_internal(data[:, :, -1], spec) if has_confidence else None
+    skeleton = Skeleton(positions=internal, fps=fps, layout=spec.name, confidence=conf)
     return LabelledSkeleton(skeleton=skeleton, missing=missing)
 
 
 def read_skeleton_npy(
-    path: str | Path, layout: str, fps: float, has_confidence: bool = False
+    path: str | Path, layout: str, fps: float, has_confidence: bool | None = None
 ) -> LabelledSkeleton:
-    """Read a (T, J, C) ``.npy`` in ``layout`` joint order."""
+    """Read a (T, J, C) ``.npy`` in ``layout`` joint order (see :func:`skeleton_from_array` for C)."""
     return skeleton_from_array(_load_npy(path, "skeleton.npy"), layout, fps, has_confidence)
 
 
-def read_skeleton_json(source: str | Path | Mapping[str, Any]) -> LabelledSkeleton:
-    """Read ``{"layout": ..., "fps": ..., "frames": [[[x, y, (z)], ...], ...], "confidence": optional}``."""
-    if isinstance(source, Mapping):
-        doc: Any = source
-    else:
-        try:
-            doc = json.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ClipError("skeleton.json", f"cannot read {source}: {exc}") from None
+def read_skeleton_json(source: str | Path | Mapping[str, Any], fps: float = 30.0) -> LabelledSkeleton:
+    """Read a skeleton ``.json`` in whichever of these forms it comes:
+
+    - flexaqa's own ``{"layout": ..., "fps": ..., "frames": [[[x, y, (z)], ...], ...], "confidence": optional}``;
+    - one OpenPose frame (``{"people": [{"pose_keypoints_2d": [x, y, c, ...]}]}``), read at ``fps``;
+    - COCO keypoints as pose libraries export them: a results list (``[{"image_id", "keypoints", "score"}]``)
+      or a dataset (``{"annotations": [...]}``), one image per frame in ``image_id`` order, read at ``fps``.
+    """
+    doc = source if isinstance(source, Mapping) else _json_document(source, "skeleton.json")
+    if isinstance(doc, Mapping) and "people" in doc:
+        return openpose_frames([doc], fps, "the document" if isinstance(source, Mapping) else str(source))
+    if isinstance(doc, list) or (isinstance(doc, Mapping) and "annotations" in doc):
+        return coco_keypoints(doc, fps)
     if not isinstance(doc, Mapping):
         raise ClipError("skeleton.json", "expected an object with layout, fps and frames")
     for key in ("layout", "fps", "frames"):
@@ -174,7 +203,96 @@ def read_skeleton_json(source: str | Path | Mapping[str, Any]) -> LabelledSkelet
             raise ClipError("skeleton.confidence", f"expected shape {frames.shape[:2]}, got {conf.shape}")
         frames = np.concatenate([frames, conf[..., None]], axis=-1)
         return skeleton_from_array(frames, doc["layout"], doc["fps"], has_confidence=True)
-    return skeleton_from_array(frames, doc["layout"], doc["fps"])
+    return skeleton_from_array(frames, doc["layout"], doc["fps"], has_confidence=False)
+
+
+def json_carries_rate(path: str | Path) -> bool:
+    """Whether a skeleton ``.json`` states its frame rate (flexaqa's own form does; detector output does not)."""
+    try:
+        doc = _json_document(path, "skeleton.json")
+    except ClipError:
+        return True  # the reader will say what is wrong; nothing is assumed about a file that is refused
+    return isinstance(doc, Mapping) and "fps" in doc
+
+
+def _json_document(path: str | Path, field: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ClipError(field, f"cannot read {path}: {exc}") from None
+
+
+def read_openpose_folder(folder: str | Path, fps: float) -> LabelledSkeleton:
+    """Read a folder of OpenPose per-frame files (``*_keypoints.json``, as ``--write_json`` writes them), in
+    file-name order, which is frame order."""
+    files = sorted(Path(folder).glob("*.json"))
+    if not files:
+        raise ClipError("skeleton.folder", f"{folder} holds no OpenPose .json frame files (*_keypoints.json)")
+    return openpose_frames([_json_document(f, "skeleton.json") for f in files], fps, str(folder))
+
+
+def openpose_frames(docs: Sequence[Any], fps: float, where: str) -> LabelledSkeleton:
+    """Keypoints of OpenPose frames: the layout from the keypoint count (18: COCO model, 25: BODY_25); per
+    frame the person with the highest summed confidence (the lifter filmed); a frame with nobody, and a
+    keypoint OpenPose did not find (written as 0, 0, 0), are missing."""
+    layouts = {3 * len(get_layout(name).joints): name for name in ("OpenPose-18", "OpenPose-25")}
+    frames: list[np.ndarray | None] = []
+    for i, doc in enumerate(docs):
+        people = doc.get("people") if isinstance(doc, Mapping) else None
+        if not isinstance(people, list):
+            raise ClipError("skeleton.json", f"{where} frame {i}: not an OpenPose frame (no \"people\" list)")
+        flat = [as_float_array(p.get("pose_keypoints_2d", []), "skeleton.pose_keypoints_2d") for p in people
+                if isinstance(p, Mapping)]
+        flat = [f for f in flat if f.size]
+        for f in flat:
+            if f.ndim != 1 or f.size not in layouts:
+                raise ClipError("skeleton.pose_keypoints_2d", f"{where} frame {i}: {f.size} numbers; OpenPose "
+                                f"writes {' or '.join(map(str, layouts))} (18 or 25 keypoints of x, y, c)")
+        frames.append(max(flat, key=lambda f: float(f[2::3].sum())).reshape(-1, 3) if flat else None)
+    sizes = {f.shape[0] for f in frames if f is not None}
+    if not sizes:
+        raise ClipError("skeleton.json", f"{where}: no person in any frame")
+    if len(sizes) > 1:
+        raise ClipError("skeleton.pose_keypoints_2d", f"{where}: frames mix 18- and 25-keypoint models")
+    joints = sizes.pop()
+    data = np.stack([np.full((joints, 3), np.nan) if f is None else f for f in frames])
+    data[(data[:, :, 2] <= 0) & (data[:, :, 0] == 0) & (data[:, :, 1] == 0)] = np.nan
+    data[np.isnan(data[:, :, 2]), 2] = 0.0
+    return skeleton_from_array(data, layouts[3 * joints], fps, has_confidence=True)
+
+
+def coco_keypoints(doc: Any, fps: float) -> LabelledSkeleton:
+    """COCO-17 keypoints from a results list or a dataset's annotations, one image per frame.
+
+    A result's third number is the detector's score; an annotation's is the visibility flag (0 not
+    labelled, 1 labelled but hidden, 2 visible), so a labelled point gets confidence 1 and an unlabelled
+    one is missing. Per image the best-scored detection (or the one with most labelled points) is kept.
+    """
+    annotated = isinstance(doc, Mapping)
+    items = doc.get("annotations") if annotated else doc
+    if not isinstance(items, list) or not all(isinstance(a, Mapping) for a in items):
+        raise ClipError("skeleton.json", "COCO keypoints: expected a list of objects with image_id and keypoints")
+    best: dict[Any, tuple[float, np.ndarray]] = {}
+    for n, item in enumerate(items):
+        if "image_id" not in item or "keypoints" not in item:
+            raise ClipError(f"skeleton.json[{n}]", "a COCO keypoint entry needs image_id and keypoints")
+        points = as_float_array(item["keypoints"], f"skeleton.json[{n}].keypoints")
+        if points.shape != (51,):
+            raise ClipError(f"skeleton.json[{n}].keypoints", f"expected 51 numbers (17 x, y, v), got {points.size}")
+        points = points.reshape(17, 3).copy()
+        if annotated:
+            points[points[:, 2] <= 0] = np.nan
+            points[:, 2] = np.where(np.isnan(points[:, 2]), 0.0, 1.0)
+            rank = float((points[:, 2] > 0).sum())
+        else:
+            rank = float(item.get("score", points[:, 2].mean()))
+        key = item["image_id"]
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, points)
+    if not best:
+        raise ClipError("skeleton.json", "COCO keypoints: no entry")
+    order = sorted(best, key=lambda k: (isinstance(k, str), k))
+    return skeleton_from_array(np.stack([best[k][1] for k in order]), "COCO-17", fps, has_confidence=True)
 
 
 def read_emg_csv(path: str | Path, sampling_rate: float | None = None) -> EMG:

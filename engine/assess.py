@@ -12,32 +12,42 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from clips.cleaning import clean_keypoints
 from clips.clip import Clip
 from clips.emg import envelope, normalise, pair_references, preprocess
 from clips.errors import ClipError
+from clips.layouts import get_layout, is_camera
 from clips.segmentation import Repetition, repetitions
-from clips.skeleton import fill_gaps
+from clips.skeleton import Skeleton, fill_gaps
 from engine.coaching import coach
 from engine.detectors import Finding, evaluate
 from engine.evidence import ModelFinding
 from engine.features import Recording
-from engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport
+from engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport, ViewReport
 from engine.scoring import Observation, Score, repetition_score, set_score
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
 
-MIN_CONFIDENCE = 0.5
-"""Keypoints a pose estimator is less sure of than this count as missing (short gaps are bridged), so a
-detector reads the side it can see instead of the hidden arm behind the body."""
+
+def clean_skeleton(skeleton: Skeleton, min_confidence: float | None = None) -> tuple[Skeleton, dict[str, str]]:
+    """The skeleton the rules and the segmentation read, and the side kept per limb: a pose detector's
+    keypoints cleaned (``clips.cleaning``; ``min_confidence`` overrides the layout's), others gap-filled."""
+    if is_camera(skeleton.layout) or min_confidence is not None:
+        cleaned = clean_keypoints(skeleton, min_confidence)
+        return cleaned.skeleton, dict(cleaned.sides)
+    filled, _ = fill_gaps(skeleton, max_gap=max(2, int(0.2 * skeleton.fps)))
+    return filled, {}
 
 
-def recording_of(kg: KnowledgeGraph, clip: Clip) -> Recording:
-    """What the features read: the gap-filled skeleton and the sEMG envelope mapped onto the montage."""
+def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = None,
+                 sides: Mapping[str, str] | None = None) -> Recording:
+    """What the features read: the cleaned ``skeleton`` (see :func:`clean_skeleton`; cleaned here when not
+    given) and the sEMG envelope mapped onto the montage."""
     positions, fps = None, None
-    if clip.skeleton is not None:
-        filled, _ = fill_gaps(clip.skeleton, max_gap=max(2, int(0.2 * clip.skeleton.fps)),
-                              min_confidence=MIN_CONFIDENCE)
-        positions, fps = filled.positions, filled.fps
+    if skeleton is None and clip.skeleton is not None:
+        skeleton, sides = clean_skeleton(clip.skeleton)
+    if skeleton is not None:
+        positions, fps = skeleton.positions, skeleton.fps
     env, rate, channels = None, None, None
     if clip.emg is not None:
         montage = kg.action(clip.action).emg_channels
@@ -52,7 +62,8 @@ def recording_of(kg: KnowledgeGraph, clip: Clip) -> Recording:
         fps = fps or clip.emg.sampling_rate
     if fps is None:
         raise ClipError("clip", "a skeleton or an sEMG recording is needed to assess form (video needs the pose extra)")
-    return Recording(positions=positions, fps=fps, envelope=env, emg_rate=rate, channels=channels)
+    return Recording(positions=positions, fps=fps, envelope=env, emg_rate=rate, channels=channels,
+                     sides=dict(sides or {}))
 
 
 def assess(
@@ -62,15 +73,17 @@ def assess(
     explain: bool = False,
     model_findings: Sequence[ModelFinding] = (),
     assumed_fps: float | None = None,
+    min_confidence: float | None = None,
 ) -> Assessment:
     """Score every repetition of ``clip`` and coach the set; ``model_findings`` weigh in on the rules whose
     detectors abstained. ``assumed_fps`` is a frame rate the file did not carry, stated in the report's notes
-    because every time span rests on it."""
+    because every time span rests on it. ``min_confidence`` overrides the skeleton layout's keypoint cut."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     action = kg.action(clip.action)
-    rec = recording_of(kg, clip)
-    reps = repetitions(clip.skeleton, clip.emg, action.first_moving_phase == "Eccentric")
+    skeleton, sides = clean_skeleton(clip.skeleton, min_confidence) if clip.skeleton is not None else (None, {})
+    rec = recording_of(kg, clip, skeleton, sides)
+    reps = repetitions(skeleton, clip.emg, action.first_moving_phase == "Eccentric")
     model = _by_repetition(model_findings, set(action.rules), len(reps))
     timings["segment_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
@@ -97,6 +110,18 @@ def assess(
         detectors="rule detectors from Turtle" + "".join(sorted({f" + {f.source}" for f in model_findings})),
         timings_ms={k: round(v, 3) for k, v in timings.items()},
         notes=[] if assumed_fps is None else [kg.message("MsgAssumedFps", lang, fps=assumed_fps)],
+        view=None if skeleton is None or skeleton.is_3d else _view(rec, skeleton, min_confidence),
+    )
+
+
+def _view(rec: Recording, skeleton: Skeleton, min_confidence: float | None) -> ViewReport:
+    """How a 2D view was read: which way the lifter faces and the cue that told it, the side kept per limb."""
+    facing = rec.facing
+    told = not isinstance(facing, str)
+    return ViewReport(
+        facing=facing.image_side() if told else None, facing_cue=facing.cue if told else None,
+        facing_reason=None if told else facing, sides=rec.sides,
+        min_confidence=get_layout(skeleton.layout).min_confidence if min_confidence is None else min_confidence,
     )
 
 

@@ -39,7 +39,7 @@ def coach(
             when = kg.message("MsgOneRep" if len(reps) == 1 else "MsgSomeReps", lang, reps=rep_ranges(reps))
         cues.append(CoachingCue(
             error_type=error_id,
-            text=f"{when}: {cue}",
+            text=kg.message("MsgCueLine", lang, when=when, cue=cue),
             cue=cue,
             explanation=explanation if explain else None,
             repetitions=reps,

@@ -7,7 +7,8 @@ be measured on the data at hand raises :class:`Abstain` with the reason, and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -35,6 +36,8 @@ class Recording:
     envelope: np.ndarray | None = None
     emg_rate: float | None = None
     channels: dict[tuple[str, str], int] | None = None
+    sides: dict[str, str] = field(default_factory=dict)
+    """Per limb, the side kept by keypoint cleaning (``clips.cleaning``); empty when nothing was chosen."""
 
     @property
     def is_3d(self) -> bool:
@@ -64,28 +67,115 @@ class Recording:
         return np.delete(vectors, 1, axis=-1)
 
     def forward(self, span: slice) -> np.ndarray:
-        """(n, H) unit vectors: the lifter's facing direction in the horizontal plane, frame by frame,
-        where the toes point (averaged over both feet and about a second, as a lifter may turn between
-        sets of a recording but not within a second)."""
+        """(n, H) unit vectors: the lifter's facing direction in the horizontal plane, frame by frame (see
+        :attr:`facing` for how it is told)."""
+        if isinstance(self.facing, str):
+            raise Abstain(self.facing)
+        return self.facing.direction[span]
+
+    @cached_property
+    def facing(self) -> Facing | str:
+        """Which way the lifter faces, frame by frame, and the cue that told it; or why it cannot be told.
+
+        Where the toes point decides when the feet are tracked (averaged over both feet and about a second,
+        as a lifter may turn between sets of a recording but not within a second). A 2D view without toes
+        (COCO-17, OpenPose-18) is read from the body, over the same second, by the first cue that is clear
+        there (:data:`FACING_CUES`): the nose ahead of the neck, the knees bending forward of the hip-ankle
+        line, the hands working in front of the shoulders.
+        """
+        if self.positions is None:
+            return "no skeleton in this clip"
+        toes = self._toes_forward()
+        if toes is not None:
+            return Facing(toes, "toes")
+        if self.is_3d:
+            return "facing direction needs ankle and toe joints"
+        direction = np.full(self.positions.shape[0], np.nan)
+        decided: dict[str, int] = {}
+        for cue in FACING_CUES:
+            sign = _windowed_sign(self._cue_offsets(cue), max(1, int(self.fps)))
+            new = np.isnan(direction) & ~np.isnan(sign)
+            direction[new] = sign[new]
+            decided[cue] = int(new.sum())
+        if np.isnan(direction).all():
+            return "facing direction cannot be told: no toes, and neither the face, the knees nor the hands show it"
+        return Facing(direction[:, None], max(decided, key=decided.__getitem__))
+
+    def _toes_forward(self) -> np.ndarray | None:
         pointing = []
         for side in SIDES:
-            try:
-                toes = self.joint(f"{side}_foot", slice(None)) - self.joint(f"{side}_ankle", slice(None))
-            except Abstain:
-                continue
-            pointing.append(self.horizontal(toes))
+            toes = self._raw(f"{side}_foot") - self._raw(f"{side}_ankle")
+            if not np.isnan(toes).all():
+                pointing.append(self.horizontal(toes))
         if not pointing:
-            raise Abstain("facing direction needs ankle and toe joints")
+            return None
         direction = np.nanmean(np.stack(pointing), axis=0)
         kernel = np.ones(max(1, int(self.fps)))
         valid = ~np.isnan(direction[:, 0])
         summed = np.stack([np.convolve(np.where(valid, d, 0.0), kernel, "same") for d in direction.T], axis=1)
         norm = np.linalg.norm(summed, axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            unit = np.where(norm > 0, summed / norm, np.nan)[span]
-        if np.isnan(unit).all():
-            raise Abstain("facing direction cannot be told from the feet")
-        return unit
+            unit = np.where(norm > 0, summed / norm, np.nan)
+        return None if np.isnan(unit).all() else unit
+
+    def _cue_offsets(self, cue: str) -> np.ndarray:
+        """(T, k) horizontal offsets, in torso lengths, that point the way the lifter faces where they are
+        large (:data:`FACING_MIN_OFFSET`); NaN where a joint is missing."""
+        try:
+            torso = self.torso_length()
+        except Abstain:
+            return np.full((self.positions.shape[0], 0), np.nan)
+        if cue == "face":
+            pairs = [(self._raw("head"), self._raw("neck"))]
+        elif cue == "knees":
+            pairs = [(self._raw(f"{s}_knee"), 0.5 * (self._raw(f"{s}_hip") + self._raw(f"{s}_ankle"))) for s in SIDES]
+        else:
+            pairs = [(self._raw(f"{s}_wrist"), self._raw(f"{s}_shoulder")) for s in SIDES]
+        return np.stack([(a - b)[:, 0] / torso for a, b in pairs], axis=1)
+
+    def _raw(self, name: str) -> np.ndarray:
+        return self.positions[:, JOINT_INDEX[name]]
+
+
+FACING_CUES = ("face", "knees", "hands")
+"""Cues for the facing direction of a 2D view without toes, most reliable first: the face always points
+forward and is tracked by every layout; knees bend only forward but a curl keeps them straight; the hands
+work in front of the body in most lifts, but not all (an overhead triceps extension)."""
+FACING_MIN_OFFSET = 0.05
+"""Torso lengths (~2.5 cm) an offset must reach to count as a vote: less is keypoint jitter."""
+FACING_AGREEMENT = 0.8
+"""Share of the votes within a second that must agree for a cue to decide there."""
+FACING_MIN_VOTES = 0.25
+"""Votes a cue needs within a second, as a share of its frames (a quarter second of clear offsets)."""
+
+@dataclass(frozen=True)
+class Facing:
+    """Which way the lifter faces: (T, H) unit vectors in the horizontal plane, and the cue that told it."""
+
+    direction: np.ndarray
+    cue: str
+
+    def image_side(self) -> str | None:
+        """"left" or "right": where the lifter faces in the picture (2D views), else None."""
+        if self.direction.shape[1] != 1:
+            return None
+        mean = float(np.nanmean(self.direction[:, 0]))
+        return "right" if mean > 0 else "left"  # a lifter who turns is named by the way faced longer
+
+
+def _windowed_sign(offsets: np.ndarray, window: int) -> np.ndarray:
+    """(T,) +1 or -1 where, within ``window`` frames around a frame, the large offsets (all columns) agree in
+    sign (:data:`FACING_AGREEMENT`) and are enough (:data:`FACING_MIN_VOTES`); NaN elsewhere."""
+    frames = offsets.shape[0]
+    if offsets.shape[1] == 0:
+        return np.full(frames, np.nan)
+    with np.errstate(invalid="ignore"):
+        large = np.abs(offsets) > FACING_MIN_OFFSET
+    kernel = np.ones(window)
+    votes = np.convolve(np.where(large, np.sign(offsets), 0.0).sum(axis=1), kernel, "same")
+    count = np.convolve(large.sum(axis=1).astype(float), kernel, "same")
+    clear = (count >= FACING_MIN_VOTES * window) & (np.abs(votes) >= (2 * FACING_AGREEMENT - 1) * count)
+    return np.where(clear, np.sign(votes), np.nan)
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:

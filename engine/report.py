@@ -62,6 +62,21 @@ class CoachingCue(BaseModel):
     rules: list[str] = Field(description="Turtle file:line of every rule behind this cue")
 
 
+class ViewReport(BaseModel):
+    """How a 2D camera view was read (left out of the report for 3D skeletons, which need no guess)."""
+
+    facing: Literal["left", "right"] | None = Field(
+        default=None, description="Where the lifter faces in the picture; None when it cannot be told")
+    facing_cue: Literal["toes", "face", "knees", "hands"] | None = Field(
+        default=None, description="What told the facing: where the toes point, the nose ahead of the neck, the "
+        "knees bending forward, or the hands working in front of the shoulders")
+    facing_reason: str | None = Field(default=None, description="Why the facing could not be told")
+    sides: dict[str, Literal["left", "right", "both"]] = Field(
+        default_factory=dict, description="Per limb (arm, leg), the side the rules read: the one the camera "
+        "sees when the other is hidden behind the body, the same for every repetition")
+    min_confidence: float = Field(description="Keypoints scored below this counted as missing")
+
+
 class Assessment(BaseModel):
     action: str
     action_label: str
@@ -80,3 +95,5 @@ class Assessment(BaseModel):
     notes: list[str] = Field(default_factory=list, exclude_if=lambda notes: not notes,
                              description="What was assumed about the input, in the report's language (left out "
                              "when nothing was, so older readers see the report they know)")
+    view: ViewReport | None = Field(default=None, exclude_if=lambda view: view is None,
+                                    description="How a 2D camera view was read (left out for 3D skeletons)")

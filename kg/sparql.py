@@ -40,7 +40,7 @@ RESULT_MEDIA_TYPES = {
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",
 }
-GRAPH_MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples"}
+GRAPH_MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "rdfxml": "application/rdf+xml"}
 
 # Comments, strings and IRIs are skipped when looking for keywords and brackets.
 _LEXEME = re.compile(

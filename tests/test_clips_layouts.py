@@ -66,6 +66,14 @@ def test_openpose_keeps_its_own_neck():
     assert set(missing) == {"left_hand", "right_hand", "left_foot", "right_foot"}
 
 
+def test_openpose_body_25_has_its_mid_hip_and_toes():
+    out, missing = map_to_internal(_numbered("OpenPose-25", 2), "OpenPose-25")
+    assert out[0, JOINT_INDEX["pelvis"], 0] == 8, "BODY_25's own mid-hip"
+    assert out[0, JOINT_INDEX["left_foot"], 0] == (19 + 20) / 2, "between the big and the small toe"
+    assert out[0, JOINT_INDEX["right_foot"], 0] == (22 + 23) / 2
+    assert set(missing) == {"left_hand", "right_hand"}
+
+
 def test_mediapipe_hand_is_index_pinky_mean_and_foot_is_foot_index():
     out, missing = map_to_internal(_numbered("MediaPipe-33", 3), "MediaPipe-33")
     x = out[0, :, 0]

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import version
 
-from api.cli import assess, data, graph, serve
+from api.cli import assess, data, graph, model, serve
 from clips.errors import ClipError
 from kg import KGError, UnknownIdError
 from kg.errors import QueryError
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     assess.register(sub)
     graph.register(sub)
     data.register(sub)
+    model.register(sub)
     serve.register(sub)
     return parser
 

@@ -16,6 +16,7 @@ from api import core
 from api.cli.common import load_graph
 
 if TYPE_CHECKING:
+    from clips.clip import Clip
     from engine.report import Assessment, ErrorFound
     from kg import KnowledgeGraph
 
@@ -30,14 +31,75 @@ UNIT_MESSAGES = """SELECT ?feature ?message WHERE {
 def cmd_assess(args: argparse.Namespace) -> int:
     kg = load_graph(args)
     core.check_language(kg, args.lang)
-    clip, assumed_fps = core.open_clip(kg, args.clip, action=args.action, layout=args.layout, fps=args.fps,
+    given = [Path(c) for c in args.clip] or [EXAMPLE]
+    paths = core.clip_paths(given)
+    if len(paths) > 1 or paths != given or args.format in ("csv", "jsonl"):
+        return _assess_batch(kg, paths, args)
+    args.format = args.format or "text"
+    clip, assumed_fps = core.open_clip(kg, paths[0], action=args.action, layout=args.layout, fps=args.fps,
                                        emg=args.emg, emg_rate=args.emg_rate)
-    report = core.assess_clip(kg, clip, lang=args.lang, explain=args.explain, assumed_fps=assumed_fps)
+    report = core.assess_clip(kg, clip, lang=args.lang, explain=args.explain, assumed_fps=assumed_fps,
+                              model=args.model, min_confidence=args.min_confidence)
     if args.format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(render_text(kg, report, explain=args.explain, trace=args.trace))
+    if args.report is not None:
+        _write_report(args.report, kg, clip, args.lang, assumed_fps)
     return 0
+
+
+def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespace) -> int:
+    """Several clips: one line each, written as it is done (CSV with a header, or JSON Lines); 1 when any
+    clip could not be assessed (its line says why)."""
+    import csv
+
+    if args.format in ("text", "json"):
+        raise SystemExit(f"flexaqa assess: error: --format {args.format} is for one clip; several clips are "
+                         "written one line each: --format csv or jsonl")
+    if args.report is not None or args.emg is not None:
+        raise SystemExit("flexaqa assess: error: --report and --emg take one clip, not several")
+    jsonl = args.format == "jsonl"  # csv when not given
+    writer = None if jsonl else csv.DictWriter(sys.stdout, fieldnames=core.CLIP_LINE_FIELDS, lineterminator="\n")
+    if writer is not None:
+        writer.writeheader()
+    failed = 0
+    for line in core.assess_many(kg, paths, action=args.action, lang=args.lang, model=args.model,
+                                 min_confidence=args.min_confidence, progress=True, layout=args.layout,
+                                 fps=args.fps):
+        failed += line.problem is not None
+        if writer is None:
+            sys.stdout.write(line.model_dump_json() + "\n")
+        else:
+            row = line.model_dump()
+            writer.writerow({**row, "errors": ";".join(line.errors), "abstained": ";".join(line.abstained)})
+        sys.stdout.flush()
+    if failed:
+        print(f"flexaqa: {failed} of {len(paths)} clip(s) could not be assessed (see their problem column)",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _min_confidence(text: str) -> float:
+    """``--min-confidence``: a keypoint confidence in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is outside [0, 1]")
+    return value
+
+
+def _write_report(path: Path, kg: KnowledgeGraph, clip: Clip, lang: str, assumed_fps: float | None) -> None:
+    """``--report``: the report page as one self-contained HTML file; an unwritable path is a usage error."""
+    from api.report import render_page
+
+    page = render_page(core.report_input(kg, clip, lang, assumed_fps))
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(f"flexaqa assess: error: --report: cannot write {path}: {exc.strerror}") from None
 
 
 def render_text(kg: KnowledgeGraph, report: Assessment, explain: bool = False, trace: bool = False) -> str:
@@ -147,6 +209,8 @@ class _LazyHelp(argparse.HelpFormatter):
         from clips.layouts import LAYOUTS
 
         facts = {"videos": " ".join(VIDEO_SUFFIXES), "skeletons": " ".join(SKELETON_SUFFIXES),
+                 "min_confidence": ", ".join(f"{n} {spec.min_confidence:g}" for n, spec in LAYOUTS.items()
+                                             if spec.min_confidence > 0),
                  "layouts": ", ".join(LAYOUTS), "default_fps": f"{DEFAULT_FPS:g}",
                  "fps": "{:g}-{:g}".format(*FPS_RANGE), "emg_rate": "{:g}-{:g}".format(*EMG_RATE_RANGE)}
         return text.format_map({k: v.replace("%", "%%") for k, v in facts.items()})
@@ -157,9 +221,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Assess every repetition of a clip against the Turtle rules of its action: "
                        "score S = (1 - W_obs/W_max) * 100, per-phase breakdown and coaching cues. Without "
                        "CLIP, assesses the example set that ships with flexaqa.")
-    p.add_argument("clip", nargs="?", default=str(EXAMPLE),
-                   help="the recording: a clip bundle or skeleton file ({skeletons}), or a video ({videos}; needs "
-                   "pip install 'flexaqa[pose]') (default: the bundled example)")
+    p.add_argument("clip", nargs="*",
+                   help="the recording: a clip bundle or skeleton file ({skeletons}), a folder of OpenPose "
+                   "*_keypoints.json frames, or a video ({videos}; needs pip install 'flexaqa[pose]'); several "
+                   "files or a folder of clips are assessed in one run, one line each (default: the bundled "
+                   "example)")
     p.add_argument("--action", help="action id A01-A20 (needed unless the clip file names it)")
     p.add_argument("--layout", default="MediaPipe-33",
                    help="joint layout of a .csv/.npy skeleton: {layouts} (default: %(default)s)")
@@ -176,7 +242,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trace", action="store_true",
                    help="add the developer evidence: error and key-step ids, the raw comparison, the rule's "
                    "Turtle file:line, the share of W_max checked")
-    p.add_argument("--format", choices=["text", "json"], default="text",
-                   help="text for a lifter, or json: the full report (engine/report.py is the contract) "
-                   "(default: %(default)s)")
+    p.add_argument("--format", choices=["text", "json", "csv", "jsonl"], default=None,
+                   help="one clip: text for a lifter (default), or json: the full report (engine/report.py is "
+                   "the contract); several clips: csv (default) or jsonl, one line per clip with the score, "
+                   "the errors and the rules that abstained")
+    p.add_argument("--min-confidence", type=_min_confidence, default=None, metavar="C",
+                   help="keypoints scored below C count as missing (default: the layout's own, from its "
+                   "detector: {min_confidence})")
+    p.add_argument("--model", action="store_true",
+                   help="let the shipped learned scorer (experimental, see README) speak for rules whose detectors "
+                   "abstained; it imports torch, a few seconds more per run")
+    p.add_argument("--report", type=Path, metavar="OUT.html",
+                   help="also write the report page: one self-contained HTML file (skeleton, timeline, sEMG, "
+                   "coaching, the action's part of the graph) that opens offline")
     p.set_defaults(func=cmd_assess)

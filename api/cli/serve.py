@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+APP_FACTORY = "api.service.app:create_app"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.service.app import create_app
+    from api import core
     from api.service.config import Settings, SettingsError
 
     try:
-        settings = Settings.from_env(host=args.host, port=args.port, ontology=args.rules or args.ontology)
+        settings = Settings.from_env(host=args.host, port=args.port, workers=args.workers,
+                                     ontology=args.rules or args.ontology)
     except SettingsError as exc:
         print(f"flexaqa serve: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info" if args.verbose else "warning")
+    core.load_graph(settings.ontology)  # a bad folder or file stops here with file:line, before any worker starts
+    os.environ.update(settings.to_env())  # each worker process builds its app from these (create_app())
+    uvicorn.run(APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+                access_log=False, log_level="info" if args.verbose else "warning")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the HTTP service (assess, SPARQL, actions, errors)",
-                       description="Serve POST /assess, GET|POST /sparql, GET /actions and /errors, /healthz and "
-                       "/readyz, with the OpenAPI manual at /docs. Settings come from FLEXAQA_* variables "
-                       "(see api/service/config.py); flags win.")
+    p = sub.add_parser("serve", help="run the HTTP service (assess, SPARQL, actions, errors, rules)",
+                       description="Serve POST /assess, GET|POST /sparql, GET /actions and /errors, GET|PUT /rules, "
+                       "/healthz and /readyz, with the OpenAPI manual at /docs. Settings come from FLEXAQA_* "
+                       "variables (see api/service/config.py; FLEXAQA_RULES_TOKEN turns rule editing on); flags win.")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or $FLEXAQA_HOST)")
     p.add_argument("--port", type=int, help="TCP port (default 8000, or $FLEXAQA_PORT)")
+    p.add_argument("--workers", type=int, help="server processes sharing the port and the rules folder (default 1, "
+                   "or $FLEXAQA_WORKERS)")
     p.add_argument("--rules", metavar="DIR", help="ontology folder with the rules to serve (default: --ontology, "
                    "$FLEXAQA_ONTOLOGY, or the shipped one)")
     p.set_defaults(func=cmd_serve)

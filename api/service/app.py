@@ -13,16 +13,18 @@ from importlib.metadata import version
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from api import core
-from api.service import errors
+from api.service import access, errors
 from api.service.config import Settings
 from api.service.limits import BodyLimit, WorkLimiter
-from api.service.routes import assess, graph, health, sparql
+from api.service.routes import assess, graph, health, report, rules, sparql
 from api.service.schemas import AssessRequest, AssessUpload
+from api.service.watch import watch
 from kg.sandbox import QuerySandbox
 from kg.sparql import QueryService
 
@@ -37,6 +39,9 @@ Knowledge-graph feedback for weight-training form.
 * **GET|POST /sparql** is a read-only SPARQL 1.1 Protocol endpoint over the Fitness Knowledge Graph:
   no updates, no LOAD, no SERVICE; each query is limited in time and result size.
 * **GET /actions**, **/actions/{id}**, **/errors/{id}** give the graph as JSON for apps.
+* **GET /rules**, **GET|PUT /rules/{file}** read and edit the Turtle rules: a PUT needs the rules token
+  and the file's ETag as `If-Match`, is validated (parse, SHACL, engine checks) and put in force at once;
+  files edited on disk are applied the same way.
 
 Every refused request answers a 4xx (or 503 when busy) with a `Problem`: `detail` says what is wrong,
 `field` names the input at fault.
@@ -59,7 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.limiter = WorkLimiter(settings.assess_workers, settings.assess_queue, settings.retry_after_s)
         log.info("serving FKG %s from %s", app.state.live.current.version, app.state.live.root)
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                stop = anyio.Event()
+                if settings.watch_rules:
+                    tasks.start_soon(watch, app.state.live, stop)
+                try:
+                    yield
+                finally:
+                    stop.set()
         finally:
             app.state.queries.close()
 
@@ -67,11 +79,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app, settings.retry_after_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (assess, sparql, graph, health):
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["ETag", "Retry-After"])
+    if settings.access_log:
+        access.configure()
+        app.add_middleware(access.AccessLog)
+    app.include_router(report.router)  # first: its POST /assess claims only requests that ask for HTML
+    modules = (assess, sparql, graph, rules, health)
+    for module in modules:
         app.include_router(module.router)
     app.state.methods = [(route.path_regex, route.methods or set())  # for the Allow header of a 405
-                         for module in (assess, sparql, graph, health) for route in module.router.routes
-                         if isinstance(route, APIRoute)]
+                         for module in modules for route in module.router.routes if isinstance(route, APIRoute)]
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

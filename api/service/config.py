@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "FLEXAQA_"
 
@@ -32,13 +32,39 @@ class Settings(BaseModel):
                               description="assessments allowed to wait for a worker before 503")
     retry_after_s: int = Field(default=2, ge=1, le=3600, description="Retry-After sent with a 503")
     max_body_mb: float = Field(default=64.0, gt=0, le=4096, description="largest request body accepted")
+    max_clip_s: float = Field(default=600.0, gt=0, le=86_400,
+                              description="longest skeleton or sEMG recording one request may carry, in seconds")
     sparql_workers: int = Field(default=2, ge=1, le=32, description="sandboxed SPARQL worker processes")
     sparql_timeout_s: float = Field(default=5.0, gt=0, le=600, description="time limit of one user query")
     sparql_max_results: int = Field(default=10_000, ge=1, le=10_000_000, description="rows or triples per query")
+    workers: int = Field(default=1, ge=1, le=64, description="server processes sharing port and ontology folder")
+    rules_token: SecretStr | None = Field(default=None, description="bearer token for PUT /rules (none: editing off)")
+    watch_rules: bool = Field(default=True, description="apply Turtle files edited on disk while serving")
+    cors_origins: tuple[str, ...] = Field(default=(), description="origins allowed cross-site (comma-separated; "
+                                          "none: CORS off)")
+    access_log: bool = Field(default=True, description="one JSON line per request on stderr")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        return tuple(o.strip() for o in value.split(",") if o.strip()) if isinstance(value, str) else value
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``FLEXAQA_*`` variables: how worker processes started by uvicorn receive them."""
+        env = {}
+        for name, value in self:
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            env[ENV_PREFIX + name.upper()] = str(value)
+        return env
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -49,6 +49,7 @@ def get_lang(kg: Annotated[KnowledgeGraph, Depends(get_graph)],
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LiveDep = Annotated[LiveGraph, Depends(get_live_graph)]
 GraphDep = Annotated[KnowledgeGraph, Depends(get_graph)]
 QueriesDep = Annotated[QueryService, Depends(get_query_service)]
 LimiterDep = Annotated[WorkLimiter, Depends(get_limiter)]

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.service.schemas import Problem
+from api.service.schemas import Problem, RuleProblem
 from clips.errors import ClipError
 from kg import UnknownIdError
 from kg.errors import QueryError, QueryLimitError
@@ -25,14 +25,18 @@ class ServiceError(Exception):
     """A request the service refuses: status, the field at fault, and why."""
 
     def __init__(self, status: int, detail: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, messages: list[str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.field, self.headers = status, detail, field, headers
+        self.messages = messages
 
 
-def problem(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
-            ) -> JSONResponse:
-    return JSONResponse(Problem(detail=detail, field=field).model_dump(), status_code=status, headers=headers)
+def problem(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None,
+            messages: list[str] | None = None) -> JSONResponse:
+    """The answer to a refused request; ``messages`` lists each problem of a refused rule edit."""
+    body = Problem(detail=detail, field=field) if messages is None else RuleProblem(
+        detail=detail, field=field, messages=messages)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
 def _dotted(loc: tuple | list) -> str:
@@ -43,7 +47,7 @@ def install(app: FastAPI, retry_after_s: int) -> None:
     """Register the handlers that turn domain errors into answers."""
 
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return problem(exc.status, exc.detail, exc.field, exc.headers)
+        return problem(exc.status, exc.detail, exc.field, exc.headers, exc.messages)
 
     async def clip_error(_: Request, exc: ClipError) -> JSONResponse:
         return problem(422, exc.problem, exc.field)

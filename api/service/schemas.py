@@ -18,7 +18,8 @@ from engine.report import Assessment
 
 __all__ = [
     "ActionDetail", "ActionSummary", "AssessRequest", "Assessment", "EMGIn", "ErrorTypeView", "Health",
-    "KeyStepView", "Problem", "Readiness", "RuleView", "SkeletonIn",
+    "KeyStepView", "Problem", "Readiness", "RejectedEditView", "RuleFile", "RuleProblem", "RuleView",
+    "RuleWritten", "SkeletonIn",
 ]
 
 _POINT = [0.0, 1.0, 0.0]
@@ -145,9 +146,40 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class RejectedEditView(BaseModel):
+    """The last edit refused since the server started: why the files and the graph in force may differ."""
+
+    origin: Literal["write", "disk"] = Field(description="write: a PUT /rules; disk: files changed on disk")
+    file: str | None = Field(description="The file edited, when known")
+    message: str = Field(description="The parse or SHACL errors, each with its file:line")
+    at: float = Field(description="Unix time of the refusal")
+
+
 class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
-    kg_version: str
+    kg_version: str = Field(description="Version (content hash) of the knowledge graph in force")
     actions: int
     rules: int
     languages: list[str]
+    model_checkpoint: str | None = Field(description="The model checkpoint in use; null: none, scoring by rules alone")
+    scoring: str = Field(examples=["rules alone: no model checkpoint"])
+    last_rejected_edit: RejectedEditView | None = None
+    pid: int = Field(description="The worker process that answered (several may share the port)")
+
+
+# ---------------------------------------------------------------------- rules
+
+
+class RuleFile(BaseModel):
+    file: str = Field(description="Path inside the ontology folder", examples=["actions/A16_barbell_back_squat.ttl"])
+    etag: str = Field(description="The file's version; send it as If-Match to PUT an edit")
+
+
+class RuleWritten(RuleFile):
+    kg_version: str = Field(description="Version of the knowledge graph now in force")
+
+
+class RuleProblem(Problem):
+    """A rule edit refused: every parse or SHACL message, each starting with its file:line."""
+
+    messages: list[str] = Field(default_factory=list)

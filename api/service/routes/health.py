@@ -1,14 +1,19 @@
-"""``GET /healthz`` (the process answers) and ``GET /readyz`` (a graph is in force, and which)."""
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (which graph is in force, which model, last refusal)."""
 
 from __future__ import annotations
+
+import os
+from dataclasses import asdict
 
 from fastapi import APIRouter
 
 from api import core
-from api.service.deps import GraphDep
-from api.service.schemas import Health, Readiness
+from api.service.deps import LiveDep
+from api.service.schemas import Health, Readiness, RejectedEditView
 
 router = APIRouter(tags=["health"])
+
+NO_MODEL = "rules alone: no model checkpoint"
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
@@ -18,7 +23,12 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, summary="The knowledge graph in force")
-async def readyz(kg: GraphDep) -> Readiness:
-    """Readiness: the version of the knowledge graph in force and how many rules it holds."""
+async def readyz(live: LiveDep) -> Readiness:
+    """Readiness: the version of the knowledge graph in force and how many rules it holds, the model
+    checkpoint in use (none yet: scoring is by the Turtle rules alone), the last rule edit refused (by PUT
+    or on disk) and the pid of the worker that answered."""
+    kg, rejected = live.current, live.last_rejected
     return Readiness(kg_version=kg.version, actions=len(kg.actions), rules=len(kg.rules),
-                     languages=core.languages(kg))
+                     languages=core.languages(kg), model_checkpoint=None, scoring=NO_MODEL,
+                     last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
+                     pid=os.getpid())

@@ -10,7 +10,9 @@ parameters (as ``flexaqa sparql NAME --bind ...``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from typing import Annotated
 
 import anyio
@@ -29,7 +31,7 @@ RESULT_TYPES = [  # server preference order first; aliases map to the same forma
     ("xml", "application/sparql-results+xml"), ("xml", "application/xml"),
     ("csv", "text/csv"), ("tsv", "text/tab-separated-values"),
 ]
-GRAPH_TYPES = [("ttl", "text/turtle"), ("nt", "application/n-triples")]
+GRAPH_TYPES = list(sparql.GRAPH_MEDIA_TYPES.items())
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 
@@ -41,6 +43,9 @@ ANSWERS = {
     415: {"model": Problem, "description": "POST body neither form-encoded nor application/sparql-query"},
     503: {"model": Problem, "description": "The query hit a limit (time, size) or every worker is busy"},
 }
+RELATIVE_IRI = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.-]*:)[^<>\"{}|^`\\\x00-\x20]*>")
+"""An IRI reference without a scheme (``<s>``): resolved against the endpoint's own IRI, as the protocol says."""
+SAFE_AUTHORITY = re.compile(r"[A-Za-z0-9.\-]+(:\d+)?|\[[0-9A-Fa-f:.]+\](:\d+)?")
 QUERY_DOC = "SPARQL query text (or a shipped query's name, see `flexaqa sparql --list`)"
 BIND_DOC = "NAME=VALUE, pre-binds ?NAME (capitalised values are FKG ids); repeatable"
 
@@ -89,7 +94,7 @@ async def _run(request: Request, kg: GraphDep, service: QueriesDep, text: str | 
     offered = ", ".join(media for _, media in RESULT_TYPES + GRAPH_TYPES)
     if results is None and graph is None:
         raise ServiceError(406, f"cannot answer in {request.headers.get('accept')}; offered: {offered}", "accept")
-    query = sparql.resolve(text)
+    query = _with_base(request, sparql.resolve(text))
     bindings = dict(sparql.parse_binding(b) for b in binds)
     run = functools.partial(service.answer, kg, query, bindings, results=results or "json", graph=graph or "ttl")
     answer = await anyio.to_thread.run_sync(run)
@@ -98,6 +103,21 @@ async def _run(request: Request, kg: GraphDep, service: QueriesDep, text: str | 
         raise ServiceError(406, f"the query returns {kinds}, and {request.headers.get('accept')} accepts none of "
                            f"its formats; offered: {offered}", "accept")
     return Response(answer.body, media_type=answer.media_type, headers={"Vary": "Accept"})
+
+
+def _with_base(request: Request, query: sparql.Query) -> sparql.Query:
+    """The query with ``BASE <this endpoint>`` first when it uses relative IRIs (only then, so that error
+    positions in every other query stay those of the text sent). An odd Host header falls back to localhost."""
+    if query.name is not None or not RELATIVE_IRI.search(query.text):
+        return query
+    authority = request.url.netloc if SAFE_AUTHORITY.fullmatch(request.url.netloc) else "localhost"
+    scheme = "https" if request.url.scheme == "https" else "http"
+    return dataclasses.replace(query, text=f"BASE <{scheme}://{authority}{request.url.path}>\n{query.text}")
+
+
+def _one_query(values: list) -> None:
+    if len(values) > 1:
+        raise ServiceError(400, f"{len(values)} 'query' parameters given; send exactly one query", "query")
 
 
 def _refuse_datasets(params: FormData | dict) -> None:
@@ -112,8 +132,9 @@ async def sparql_get(request: Request, kg: GraphDep, service: QueriesDep,
                      bind: Annotated[list[str], Query(description=BIND_DOC)] = ()) -> Response:  # noqa: B008
     """Run a read-only query given as `?query=`. The result format follows `Accept`:
     `application/sparql-results+json` (default), `+xml`, `text/csv`, `text/tab-separated-values` for
-    SELECT/ASK; `text/turtle` (default) or `application/n-triples` for CONSTRUCT/DESCRIBE."""
+    SELECT/ASK; `text/turtle` (default), `application/n-triples` or `application/rdf+xml` for CONSTRUCT/DESCRIBE."""
     _refuse_datasets(dict(request.query_params))
+    _one_query(request.query_params.getlist("query"))
     return await _run(request, kg, service, query, list(bind))
 
 
@@ -129,11 +150,15 @@ async def sparql_post(request: Request, kg: GraphDep, service: QueriesDep) -> Re
     if media_type == FORM:
         form = await request.form()
         _refuse_datasets(form)
+        _one_query(form.getlist("query"))
         text = form.get("query")
         if text is not None and not isinstance(text, str):
             raise ServiceError(400, "must be text", "query")
         return await _run(request, kg, service, text, [str(b) for b in form.getlist("bind")])
     if media_type == SPARQL_QUERY:
+        charset = re.search(r";\s*charset\s*=\s*\"?([\w-]+)", request.headers.get("content-type", ""), re.IGNORECASE)
+        if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+            raise ServiceError(415, f"a query is sent as UTF-8, not {charset.group(1)}", "content-type")
         try:
             text = (await request.body()).decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -1,0 +1,127 @@
+"""Model commands: ``train`` (the learned scorer on a labelled FLEX-layout folder, or the shipped default) and
+``eval model`` (its metrics on a folder's test split).
+
+torch and the models are imported when a command runs, so other commands start without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from api import core
+from api.cli.common import load_graph
+from api.cli.data import SEED, Within
+
+DEFAULT_DATA = {"per_action": 30, "seed": 11}
+"""The synthetic set the shipped checkpoint is trained on (``flexaqa train --default``)."""
+DEFAULT_TRAIN = {"epochs": 60, "seed": 0}
+EPOCHS = Within(int, 1, 10_000)
+BATCH = Within(int, 1, 65_536)
+LR = Within(float, 1e-6, 1.0)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from models.scorer import ScorerConfig
+    from models.train import TrainConfig, train
+
+    kg = load_graph(args)
+    if args.default == (args.data is not None):
+        raise SystemExit("flexaqa train: error: give a DATA folder, or --default (not both)")
+    if args.data is not None and args.out is None:
+        raise SystemExit("flexaqa train: error: --out CKPT: where to write the checkpoint trained on DATA")
+    hidden = tuple(e for e in (args.hide_errors or "").split(",") if e)
+    for error in hidden:
+        if error not in kg.error_types:
+            raise SystemExit(f"flexaqa train: error: --hide-errors: {error} is not an error type of the graph")
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         threads=args.threads, hidden_errors=hidden,
+                         model=ScorerConfig(hidden=args.hidden, use_graph=not args.no_graph))
+    if args.default:
+        from synth.generate import Options, generate
+
+        out = args.out or core.DEFAULT_CHECKPOINT
+        with tempfile.TemporaryDirectory(prefix="flexaqa-train-") as folder:
+            generate(kg, Path(folder), Options(**DEFAULT_DATA))
+            metrics = train(kg, folder, out, config)
+    else:
+        out = args.out
+        metrics = train(kg, args.data, out, config, cache_dir=args.cache)
+    if metrics:
+        print(f"wrote {out}")
+        print(results_table(metrics))
+    return 0
+
+
+def cmd_eval_model(args: argparse.Namespace) -> int:
+    from models import checkpoint
+    from models.data import load_splits
+    from models.train import evaluate
+
+    kg = load_graph(args)
+    try:
+        model, record = checkpoint.load(args.checkpoint or core.DEFAULT_CHECKPOINT, kg)
+    except checkpoint.CheckpointError as exc:
+        raise SystemExit(f"flexaqa: {exc}") from None
+    test = load_splits(kg, args.data, args.cache)["test"]
+    errors = [e for e in (args.errors or "").split(",") if e]
+    print(f"checkpoint trained on KG {record['kg_version']}, graph in force {kg.version}; {len(test)} test reps")
+    print(results_table(evaluate(model, kg, test, errors)))
+    return 0
+
+
+def results_table(metrics: dict) -> str:
+    """The metrics of :func:`models.train.evaluate` as a table, one row per modality set."""
+    columns = [("rho", "rho"), ("relL2", "rel_l2")]
+    detection = [(k, "F1 " + name) for k, name in (("detection", "all"), ("detection_with_detector", "det"),
+                                                    ("detection_without_detector", "no-det"),
+                                                    ("detection_chosen", "chosen"))
+                 if any(k in m for m in metrics.values() if isinstance(m, dict))]
+    head = f"{'inputs':10}" + "".join(f"{title:>8}" for title, _ in columns)
+    head += "".join(f"{name:>12}" for _, name in detection) + f"{'mAP':>7}"
+    lines = [head]
+    for name, m in metrics.items():
+        if not isinstance(m, dict):
+            continue
+        row = f"{name:10}" + "".join(f"{m[key]:8.3f}" for _, key in columns)
+        row += "".join(f"{m[k]['f1']:7.3f}/{m[k]['positives']:<4d}" if m[k]["positives"] else f"{'-':>12}"
+                       for k, _ in detection)
+        lines.append(row + f"{m['detection']['map']:7.3f}")
+    lines.append("F1 columns: micro F1 at p >= 0.5 / labelled errors; det: rules with a Turtle detector, no-det: "
+                 "without; chosen: the --errors types. Synthetic labels: self-consistency, not accuracy.")
+    return "\n".join(lines)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the learned scorer on a labelled FLEX-layout folder",
+                       description="Train the graph-conditioned scorer (models/) on the train split of a folder "
+                       "written by flexaqa synth (or real FLEX with labels.json), evaluate it on the test split "
+                       "and write a checkpoint recording the config, metrics and KG version. Runs under torchrun "
+                       "(DDP) too. --default regenerates the shipped checkpoint from its seed.")
+    p.add_argument("data", nargs="?", help="labelled FLEX-layout folder (flexaqa synth)")
+    p.add_argument("--default", action="store_true",
+                   help=f"train the shipped checkpoint: a fresh synthetic set {DEFAULT_DATA}, {DEFAULT_TRAIN}")
+    p.add_argument("--out", type=Path, metavar="CKPT", help="checkpoint to write (default with --default: "
+                   "the shipped one)")
+    p.add_argument("--epochs", type=EPOCHS, default=DEFAULT_TRAIN["epochs"], help="(default: %(default)s)")
+    p.add_argument("--batch-size", type=BATCH, default=32, help="(default: %(default)s)")
+    p.add_argument("--lr", type=LR, default=3e-3, help="peak learning rate (default: %(default)s)")
+    p.add_argument("--seed", type=SEED, default=DEFAULT_TRAIN["seed"], help="(default: %(default)s)")
+    p.add_argument("--hidden", type=Within(int, 8, 1024), default=64, help="embedding size (default: %(default)s)")
+    p.add_argument("--threads", type=Within(int, 0, 1024), default=1,
+                   help="CPU threads for torch, 0 for its default (default: %(default)s: fastest on small CPUs)")
+    p.add_argument("--no-graph", action="store_true", help="ablation: rule queries from label text, no GNN")
+    p.add_argument("--hide-errors", metavar="ET,...", help="error types left out of every training label")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
+    p.set_defaults(func=cmd_train)
+
+    ev = next(a for a in sub.choices["eval"]._actions if isinstance(a, argparse._SubParsersAction))
+    p = ev.add_parser("model", help="metrics of a checkpoint on a labelled folder's test split",
+                      description="Spearman rho and relative L2 of the score, error-detection F1 and mAP, with "
+                      "skeleton+sEMG and each alone, on the test split (held-out simulated subjects).")
+    p.add_argument("data", help="labelled FLEX-layout folder (flexaqa synth)")
+    p.add_argument("--checkpoint", type=Path, help="(default: the shipped one)")
+    p.add_argument("--errors", metavar="ET,...", help="also report detection on these error types alone")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
+    p.set_defaults(func=cmd_eval_model)

@@ -1,0 +1,115 @@
+"""Gather what the report page draws from a clip, its assessments and the graph.
+
+The skeleton is projected onto the lifter's own axes (side-to-side from the hips, forward across them), so
+the front and side views hold whichever way the camera or the recording faced; 2D clips are drawn as they
+are. The sEMG goes through the same band-pass and envelope as the detectors read, thinned for drawing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from api.report.model import (
+    EmgView,
+    Envelope,
+    GraphRow,
+    Highlight,
+    Language,
+    Projection,
+    ReportInput,
+    SkeletonView,
+    StepSpan,
+)
+from clips.clip import Clip
+from clips.emg import envelope, preprocess
+from clips.layouts import JOINT_INDEX, JOINTS
+from clips.segmentation import repetitions
+from engine.detectors import SIDED_JOINTS
+from engine.report import Assessment
+from engine.timeline import key_step_spans
+from kg import KnowledgeGraph
+from synth.render import BONES
+
+MAX_FRAMES = 1500
+"""Longer skeletons are thinned to this many frames: enough to scrub, small enough for one file."""
+ENVELOPE_RATE_HZ = 50.0
+"""Envelope samples per second on the page (an envelope holds nothing above a few hertz)."""
+MUSCLE_LABELS = """SELECT ?muscle ?label WHERE { ?muscle a fkg:Muscle ; rdfs:label ?label
+  FILTER (LANGMATCHES(LANG(?label), ?lang)) }"""
+
+
+def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assessment], lang: str,
+                rule_base: str | None = None) -> ReportInput:
+    """The page's data: ``assessments`` of ``clip`` keyed by language (the same verdict worded in each),
+    opening in ``lang``; rules link under ``rule_base`` when served, else to the graph's files on disk."""
+    first = assessments[lang]
+    fps = clip.skeleton.fps if clip.skeleton is not None else clip.emg.sampling_rate
+    reps = repetitions(clip.skeleton, clip.emg, kg.action(clip.action).first_moving_phase == "Eccentric")
+    steps = [StepSpan(repetition=rep.index + 1, key_step=s.key_step, phase=s.phase, start=s.start / fps,
+                      end=s.stop / fps)
+             for rep in reps for s in key_step_spans(kg, clip.action, rep.start, rep.turn, rep.end).values()]
+    highlights = [Highlight(repetition=r.index, rule=e.rule, start=e.time_span[0], end=e.time_span[1],
+                            joints=_joints(kg, e.rule, e.side))
+                  for r in first.repetitions for e in r.errors]
+    durations = [d for d in (clip.skeleton and clip.skeleton.duration, clip.emg and clip.emg.duration) if d]
+    return ReportInput(
+        lang=lang,
+        languages={code: Language(assessment=a, graph=[GraphRow(**row) for row in kg.run_named(
+                       "action_graph", action=clip.action, lang=code)],
+                       muscles={row["muscle"]: row["label"] for row in kg.select(MUSCLE_LABELS, lang=code)})
+                   for code, a in assessments.items()},
+        duration=max(durations), skeleton=_skeleton_view(clip), emg=_emg_view(kg, clip), steps=steps,
+        highlights=highlights, rule_base=rule_base, ontology_uri=kg.root.resolve().as_uri() + "/",
+    )
+
+
+def _joints(kg: KnowledgeGraph, rule: str, side: str | None) -> list[int]:
+    """Internal joints a rule's detector reads, on the side it found the fault (both when it names none)."""
+    detector = kg.rules[rule].detector
+    names: list[str] = []
+    for joint in detector.joints if detector else ():
+        if joint in SIDED_JOINTS:
+            names += [f"{s}_{joint}" for s in (("left", "right") if side not in ("left", "right") else (side,))]
+        elif joint in JOINT_INDEX:
+            names.append(joint)
+    return [JOINT_INDEX[n] for n in names]
+
+
+def _skeleton_view(clip: Clip) -> SkeletonView | None:
+    if clip.skeleton is None:
+        return None
+    positions = clip.skeleton.positions
+    step = max(1, -(-positions.shape[0] // MAX_FRAMES))
+    positions = positions[::step]
+    if clip.skeleton.is_3d:
+        across = np.nanmedian(positions[:, JOINT_INDEX["right_hip"]] - positions[:, JOINT_INDEX["left_hip"]], axis=0)
+        across = np.array([across[0], 0.0, across[2]])
+        norm = np.linalg.norm(across)
+        across = across / norm if np.isfinite(norm) and norm > 0 else np.array([1.0, 0.0, 0.0])
+        forward = np.cross(across, [0.0, 1.0, 0.0])
+        height = positions[..., 1]
+        views = {"front": np.stack([positions @ across, height], axis=-1),
+                 "side": np.stack([positions @ forward, height], axis=-1)}
+    else:
+        views = {"image": positions}
+    bones = [(JOINT_INDEX[a], JOINT_INDEX[b]) for a, b in BONES]
+    return SkeletonView(fps=clip.skeleton.fps / step, joints=list(JOINTS), bones=bones,
+                        projections=[Projection(name=name, points=_points(xy)) for name, xy in views.items()])
+
+
+def _points(xy: np.ndarray) -> list[list[tuple[float, float] | None]]:
+    rounded = np.round(xy, 4)
+    return [[None if np.isnan(p).any() else (float(p[0]), float(p[1])) for p in frame] for frame in rounded]
+
+
+def _emg_view(kg: KnowledgeGraph, clip: Clip) -> EmgView | None:
+    montage = kg.action(clip.action).emg_channels
+    if clip.emg is None or not montage or clip.emg.samples.shape[1] < max(c.index for c in montage):
+        return None
+    env = envelope(preprocess(clip.emg, mains_hz=None), rate_hz=ENVELOPE_RATE_HZ)
+    peaks = np.maximum(env.samples.max(axis=0), 1e-12)
+    scaled = np.round(env.samples / peaks, 3)
+    return EmgView(rate=env.sampling_rate, envelopes=[
+        Envelope(muscle=c.muscle, side=c.side.lower(), values=scaled[:, c.index - 1].tolist()) for c in montage])

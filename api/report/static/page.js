@@ -1,0 +1,297 @@
+// The report page: reads the JSON block, writes every text in the chosen language, draws the skeleton,
+// the timeline and the sEMG envelopes on one clock. Hand-written, no libraries, nothing fetched.
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("report-data").textContent);
+  // Words of the page itself; everything about the lift (cues, labels, summary) comes from the graph.
+  const UI = {
+    en: { language: "Language", score: "Score", interval: "interval {0}-{1}; worst repetition {2}",
+      movement: "Movement", time: "Time", play: "Play", pause: "Pause", timeline: "Timeline",
+      emg: "Muscle activity (sEMG envelopes, each scaled to its peak)", coaching: "What to fix",
+      lost: "Points lost", byPhase: "Per phase", byStep: "Per key step", reps: "Repetitions", rep: "Rep",
+      fkg: "The action in the knowledge graph", fkgNote: "Action, key steps, the errors each may show and their cue; errors found in this set are marked.",
+      found: "found", fault: "Fault", points: "points", rule: "Turtle rule", why: "Why", errors: "Faults",
+      noFaults: "no faults found", noEmg: "No sEMG in this clip.", noSkeleton: "No skeleton in this clip.",
+      front: "Front view", side: "Side view", image: "Camera view", clean: "Nothing to fix.",
+      Preparation: "Preparation", Eccentric: "Eccentric", Concentric: "Concentric", weight: "weight",
+      activeNow: "Now: {0}", canvas: "{0} of the skeleton at the time shown; joints of an active fault in red",
+      kg: "Knowledge graph {0}; {1}", phase: "Phase", step: "Key step", span: "Time", value: "Measured" },
+    zh: { language: "语言", score: "得分", interval: "区间 {0}-{1}；最差为第{2}次", movement: "动作",
+      time: "时间", play: "播放", pause: "暂停", timeline: "时间轴", emg: "肌肉激活（sEMG 包络，各自按峰值缩放）",
+      coaching: "需要改进", lost: "扣分", byPhase: "按阶段", byStep: "按关键步骤", reps: "各次重复", rep: "次",
+      fkg: "知识图谱中的该动作", fkgNote: "动作、关键步骤、各步骤可能出现的错误及提示；本组发现的错误已标出。",
+      found: "已发现", fault: "错误", points: "分", rule: "Turtle 规则", why: "原因", errors: "错误",
+      noFaults: "未发现错误", noEmg: "本片段没有 sEMG。", noSkeleton: "本片段没有骨架。",
+      front: "正面", side: "侧面", image: "摄像机视角", clean: "无需改进。",
+      Preparation: "准备", Eccentric: "离心", Concentric: "向心", weight: "权重",
+      activeNow: "当前：{0}", canvas: "骨架{0}（当前时刻）；当前错误的关节以红色标出",
+      kg: "知识图谱 {0}；{1}", phase: "阶段", step: "关键步骤", span: "时间", value: "测量值" },
+  };
+  let lang = data.lang;
+  let now = 0;
+  let playing = false;
+  const $ = (id) => document.getElementById(id);
+  const t = (key, ...args) => ((UI[lang] || UI.en)[key] ?? UI.en[key] ?? key)
+    .replace(/\{(\d)\}/g, (_, i) => String(args[+i]));
+  const el = (tag, attrs, ...kids) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") node.textContent = v; else if (v !== null && v !== undefined) node.setAttribute(k, v);
+    }
+    for (const kid of kids) if (kid !== null && kid !== undefined) node.append(kid);
+    return node;
+  };
+  const fmt = (x, digits = 1) => Number(x).toFixed(digits);
+  const A = () => data.languages[lang].assessment;
+  const ruleHref = (source) => {
+    const file = source.replace(/:\d+$/, "");
+    return (data.rule_base ?? data.ontology_uri) + file.split("/").map(encodeURIComponent).join("/");
+  };
+  const ruleLink = (source) => el("a", { href: ruleHref(source), text: source });
+
+  // ---------------------------------------------------------------- texts
+  function renderTexts() {
+    const a = A();
+    document.documentElement.lang = lang;
+    document.title = `${a.action_label} - ${fmt(a.score)} / 100`;
+    $("title").textContent = a.action_label;
+    for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+    $("score").textContent = fmt(a.score);
+    $("interval").textContent = t("interval", fmt(a.score_low), fmt(a.score_high), a.worst_repetition);
+    $("summary").textContent = a.summary;
+    $("notes").replaceChildren(...(a.notes || []).map((n) => el("li", { text: n })));
+    $("play").textContent = playing ? t("pause") : t("play");
+    renderCues(a);
+    renderLosses(a);
+    renderReps(a);
+    renderGraph(a);
+    renderTimeline(a);
+    $("footer").textContent = t("kg", a.kg_version, a.detectors);
+    for (const c of document.querySelectorAll(".views canvas")) c.setAttribute("aria-label", t("canvas", t(c.dataset.view)));
+    showTime(now);
+  }
+
+  function renderCues(a) {
+    const items = a.coaching.map((cue) => el("li", {},
+      el("strong", { text: cue.text }), " ",
+      el("span", { class: "pts", text: `(${fmt(cue.points_lost, 2)} ${t("points")})` }),
+      cue.explanation ? el("details", {}, el("summary", { text: t("why") }), el("p", { text: cue.explanation })) : null,
+      el("div", { class: "muted" }, `${t("rule")}: `, ...cue.rules.flatMap((r, i) => (i ? [", ", ruleLink(r)] : [ruleLink(r)])))));
+    $("cues").replaceChildren(...(items.length ? items : [el("li", { text: t("clean") })]));
+  }
+
+  function lossTable(id, caption, head, totals) {
+    const rows = Object.entries(totals).sort((x, y) => y[1] - x[1]);
+    $(id).replaceChildren(el("caption", { text: caption }),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: head }), el("th", { scope: "col", text: t("points") }))),
+      el("tbody", {}, ...(rows.length ? rows : [["-", 0]]).map(([k, v]) =>
+        el("tr", {}, el("th", { scope: "row", text: k }), el("td", { class: "num", text: fmt(v, 2) })))));
+  }
+
+  function renderLosses(a) {
+    const n = a.repetitions.length;
+    const phase = {}, step = {}, stepLabel = {};
+    for (const r of a.repetitions) {
+      for (const [k, v] of Object.entries(r.points_lost_by_phase)) phase[t(k)] = (phase[t(k)] || 0) + v / n;
+      for (const e of r.errors) stepLabel[e.key_step] = e.key_step_label;
+      for (const [k, v] of Object.entries(r.points_lost_by_key_step)) step[k] = (step[k] || 0) + v / n;
+    }
+    lossTable("by-phase", t("byPhase"), t("phase"), phase);
+    lossTable("by-step", t("byStep"), t("step"),
+      Object.fromEntries(Object.entries(step).map(([k, v]) => [stepLabel[k] || k, v])));
+  }
+
+  function renderReps(a) {
+    const body = el("tbody");
+    for (const r of a.repetitions) {
+      const faults = r.errors.length ? el("ul", {}, ...r.errors.map((e) => el("li", {},
+        `${e.label} (${e.key_step_label}${e.side ? ", " + e.side : ""}; ${fmt(e.time_span[0], 2)}-${fmt(e.time_span[1], 2)} s; `
+        + `-${fmt(e.points_lost, 2)} ${t("points")}) `, ruleLink(e.rule_source))))
+        : el("span", { class: "muted", text: t("noFaults") });
+      body.append(el("tr", {}, el("th", { scope: "row", text: String(r.index) }),
+        el("td", { text: `${fmt(r.time_span[0], 2)}-${fmt(r.time_span[1], 2)} s` }),
+        el("td", { class: "num", text: fmt(r.score) }), el("td", {}, faults)));
+    }
+    const head = el("tr", {}, ...[t("rep"), t("span"), t("score"), t("errors")].map((h) => el("th", { scope: "col", text: h })));
+    $("reps").replaceChildren(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, head), body)));
+  }
+
+  function renderGraph(a) {
+    const found = new Set(a.repetitions.flatMap((r) => r.errors.map((e) => e.rule)));
+    const steps = new Map();
+    for (const row of data.languages[lang].graph) {
+      if (!steps.has(row.keyStep)) steps.set(row.keyStep, { row, errors: [] });
+      if (row.rule) steps.get(row.keyStep).errors.push(row);
+    }
+    const stepItems = [...steps.values()].map(({ row, errors }) => el("li", {},
+      el("span", { class: "node step", text: `${row.keyStepLabel}` }), el("span", { class: "tag muted", text: t(row.phase) }),
+      errors.length ? el("ul", {}, ...errors.map((e) => {
+        const hit = found.has(e.rule);
+        return el("li", {}, el("span", { class: "node" + (hit ? " found" : ""), text: e.errorLabel }),
+          el("span", { class: "tag" + (hit ? "" : " muted"), text: hit ? t("found") : `${t("weight")} ${e.weight}` }),
+          el("ul", {}, el("li", {}, el("span", { class: "node cue", text: e.cue }))));
+      })) : null));
+    $("fkg").replaceChildren(el("ul", {}, el("li", {}, el("span", { class: "node action", text: a.action_label }),
+      el("ul", {}, ...stepItems))));
+  }
+
+  // ---------------------------------------------------------------- timeline
+  const pct = (s) => `${(100 * s) / data.duration}%`;
+  function place(node, start, end) {
+    node.style.left = pct(start);
+    node.style.width = `max(2px, ${pct(end - start)})`;
+    return node;
+  }
+  function renderTimeline(a) {
+    const reps = el("div", { class: "tl-row" }, ...a.repetitions.map((r) =>
+      place(el("span", { class: "tl-rep", text: `${t("rep")} ${r.index}`, title: `${t("rep")} ${r.index}: ${fmt(r.score)}` }),
+        r.time_span[0], r.time_span[1])));
+    const labels = {};
+    for (const row of data.languages[lang].graph) labels[row.keyStep] = row.keyStepLabel;
+    const steps = el("div", { class: "tl-row" }, ...data.steps.map((s) =>
+      place(el("span", { class: `tl-step ${s.phase}`, title: `${labels[s.key_step] || s.key_step} (${t(s.phase)})`,
+        text: labels[s.key_step] || s.key_step }), s.start, s.end)));
+    const errors = el("div", { class: "tl-row" }, ...a.repetitions.flatMap((r) => r.errors.map((e) => {
+      const b = place(el("button", { type: "button", class: "tl-err", text: e.label,
+        "aria-label": `${e.label}, ${t("rep")} ${r.index}, ${fmt(e.time_span[0], 2)} s` }), e.time_span[0], e.time_span[1]);
+      b.addEventListener("click", () => seek(e.time_span[0]));
+      return b;
+    })));
+    $("timeline").replaceChildren(reps, steps, errors, el("div", { class: "tl-cursor", id: "cursor" }));
+  }
+
+  // ---------------------------------------------------------------- skeleton
+  const views = [];
+  function setupViews() {
+    const box = $("views");
+    if (!data.skeleton) { box.append(el("p", { class: "muted", "data-t": "noSkeleton" })); return; }
+    for (const p of data.skeleton.projections) {
+      const canvas = el("canvas", { role: "img", "data-view": p.name, id: `view-${p.name}` });
+      box.append(el("figure", {}, canvas, el("figcaption", { "data-t": p.name })));
+      let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+      for (const frame of p.points) for (const q of frame) if (q) {
+        lo = [Math.min(lo[0], q[0]), Math.min(lo[1], q[1])]; hi = [Math.max(hi[0], q[0]), Math.max(hi[1], q[1])];
+      }
+      views.push({ canvas, points: p.points, lo, hi });
+    }
+  }
+  function activeHighlights(s) { return data.highlights.filter((h) => h.start <= s && s <= h.end); }
+  function drawViews(s) {
+    if (!data.skeleton) return;
+    const frame = Math.min(Math.round(s * data.skeleton.fps), views[0].points.length - 1);
+    const hot = new Set(activeHighlights(s).flatMap((h) => h.joints));
+    for (const v of views) {
+      const c = v.canvas, ctx = c.getContext("2d"), ratio = window.devicePixelRatio || 1;
+      const w = c.clientWidth, h = c.clientHeight;
+      if (c.width !== Math.round(w * ratio) || c.height !== Math.round(h * ratio)) {
+        c.width = Math.round(w * ratio); c.height = Math.round(h * ratio);
+      }
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.clearRect(0, 0, w, h);
+      const span = Math.max(v.hi[0] - v.lo[0], v.hi[1] - v.lo[1], 1e-6);
+      const scale = (0.9 * Math.min(w, h)) / span;
+      const cx = (v.lo[0] + v.hi[0]) / 2, cy = (v.lo[1] + v.hi[1]) / 2;
+      const at = (q) => [w / 2 + (q[0] - cx) * scale, h / 2 - (q[1] - cy) * scale];
+      const pts = v.points[frame];
+      ctx.lineCap = "round";
+      ctx.lineWidth = 4;
+      ctx.strokeStyle = "#2f3f52";
+      for (const [i, j] of data.skeleton.bones) {
+        if (!pts[i] || !pts[j]) continue;
+        const [x1, y1] = at(pts[i]), [x2, y2] = at(pts[j]);
+        ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x2, y2); ctx.stroke();
+      }
+      pts.forEach((q, j) => {
+        if (!q) return;
+        const [x, y] = at(q);
+        ctx.beginPath();
+        ctx.fillStyle = hot.has(j) ? "#b3261e" : "#2f3f52";
+        ctx.arc(x, y, hot.has(j) ? 9 : 4, 0, 2 * Math.PI);
+        ctx.fill();
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- sEMG
+  const ROW = 26;
+  function drawEmg(s) {
+    const c = $("emg"), ctx = c.getContext("2d"), ratio = window.devicePixelRatio || 1;
+    if (!data.emg) { c.hidden = true; $("emg-h").hidden = true; return; }
+    const rows = data.emg.envelopes, w = c.clientWidth, h = rows.length * ROW;
+    c.style.height = `${h}px`;
+    if (c.width !== Math.round(w * ratio) || c.height !== Math.round(h * ratio)) {
+      c.width = Math.round(w * ratio); c.height = Math.round(h * ratio);
+    }
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    const muscles = data.languages[lang].muscles;
+    const labelW = Math.min(150, w * 0.35), plotW = w - labelW;
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    rows.forEach((env, r) => {
+      const top = r * ROW;
+      ctx.fillStyle = "#1a1a1a";
+      ctx.fillText(`${muscles[env.muscle] || env.muscle} ${env.side === "left" ? "L" : "R"}`, 4, top + ROW / 2, labelW - 8);
+      ctx.strokeStyle = env.side === "left" ? "#1f6f5c" : "#7a4d99";
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      env.values.forEach((y, k) => {
+        const x = labelW + (plotW * k) / data.emg.rate / data.duration, yy = top + ROW - 3 - y * (ROW - 6);
+        if (k) ctx.lineTo(x, yy); else ctx.moveTo(x, yy);
+      });
+      ctx.stroke();
+    });
+    ctx.fillStyle = "#005fcc";
+    ctx.fillRect(labelW + (plotW * s) / data.duration - 1, 0, 2, h);
+    const summary = rows.map((env) => `${muscles[env.muscle] || env.muscle} ${env.side}: `
+      + fmt(env.values[Math.min(env.values.length - 1, Math.round(s * data.emg.rate))] * 100, 0) + "%").join("; ");
+    c.setAttribute("aria-label", `${t("emg")} ${fmt(s, 2)} s: ${summary}`);
+  }
+
+  // ---------------------------------------------------------------- the clock
+  function showTime(s) {
+    now = Math.max(0, Math.min(s, data.duration));
+    $("scrub").value = String(now);
+    $("clock").textContent = `${fmt(now, 2)} / ${fmt(data.duration, 2)} s`;
+    $("scrub").setAttribute("aria-valuetext", `${fmt(now, 2)} s`);
+    const cursor = $("cursor");
+    if (cursor) cursor.style.left = pct(now);
+    const names = {};
+    for (const r of A().repetitions) for (const e of r.errors) names[`${r.index}|${e.rule}`] = e.label;
+    const active = [...new Set(activeHighlights(now).map((h) => names[`${h.repetition}|${h.rule}`]))];
+    $("active").textContent = active.length ? t("activeNow", active.join(", ")) : "";
+    drawViews(now);
+    drawEmg(now);
+  }
+  function seek(s) { setPlaying(false); showTime(s); }
+  let last = null;
+  function tick(stamp) {
+    if (!playing) return;
+    if (last !== null) showTime(now + (stamp - last) / 1000);
+    last = stamp;
+    if (now >= data.duration) { setPlaying(false); return; }
+    requestAnimationFrame(tick);
+  }
+  function setPlaying(on) {
+    playing = on;
+    last = null;
+    $("play").setAttribute("aria-pressed", String(on));
+    $("play").textContent = on ? t("pause") : t("play");
+    if (on) { if (now >= data.duration) now = 0; requestAnimationFrame(tick); }
+  }
+
+  // ---------------------------------------------------------------- wiring
+  const pick = $("lang");
+  for (const code of Object.keys(data.languages)) pick.append(el("option", { value: code, text: code === "zh" ? "中文" : code === "en" ? "English" : code }));
+  pick.value = lang;
+  pick.addEventListener("change", () => { lang = pick.value; renderTexts(); });
+  const scrub = $("scrub");
+  scrub.max = String(data.duration);
+  scrub.step = String(data.skeleton ? 1 / data.skeleton.fps : 0.01);
+  scrub.addEventListener("input", () => seek(Number(scrub.value)));
+  $("play").addEventListener("click", () => setPlaying(!playing));
+  window.addEventListener("resize", () => showTime(now));
+  setupViews();
+  renderTexts();
+  document.body.dataset.ready = "true";
+})();

@@ -1,0 +1,61 @@
+"""Skeleton encoder: spatio-temporal graph convolution over the 21 internal joints (ST-GCN with a learned,
+adaptive adjacency as in 2s-AGCN, so no bone list is copied here: the joints learn whom to listen to).
+
+.. math::
+    X^{(l+1)} = \\mathrm{ReLU}\\Big(\\mathrm{BN}\\big(\\mathrm{TConv}_k
+        (\\mathrm{softmax}(A_l)\\, X^{(l)} W_l)\\big) + X^{(l)}\\Big), \\qquad
+    H_t = W_o \\operatorname{concat}_j X^{(L)}_{t, j}
+
+Per-joint channels are few (``joint_channels``) and the joints are concatenated only at the end, which
+keeps one repetition well under a millisecond of arithmetic.
+
+Shapes: positions ``(B, T, J, C)`` (C = 3, or 2 with a zero third coordinate) -> ``(B, T, hidden)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from clips.layouts import JOINTS
+
+
+class SkeletonEncoder(nn.Module):
+    """Args: in_channels: coordinates per joint; hidden: output size; joint_channels: features per joint;
+    layers: ST blocks; kernel: temporal kernel (odd); joints: joints per frame."""
+
+    def __init__(self, in_channels: int = 3, hidden: int = 64, joint_channels: int = 16, layers: int = 2,
+                 kernel: int = 5, joints: int = len(JOINTS)) -> None:
+        super().__init__()
+        self.in_channels, self.hidden, self.joints, self.kernel = in_channels, hidden, joints, kernel
+        self.joint_channels = joint_channels
+        self.embed = nn.Linear(in_channels, joint_channels)
+        self.adjacency = nn.Parameter(torch.empty(layers, joints, joints))
+        self.spatial = nn.ModuleList(nn.Linear(joint_channels, joint_channels) for _ in range(layers))
+        self.temporal = nn.ModuleList(nn.Conv1d(joint_channels, joint_channels, kernel, padding=kernel // 2)
+                                      for _ in range(layers))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(joint_channels) for _ in range(layers))
+        self.out = nn.Linear(joints * joint_channels, hidden)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.embed.reset_parameters()
+        with torch.no_grad():  # start near "each joint listens to itself"
+            self.adjacency.copy_(torch.eye(self.joints).expand_as(self.adjacency) * 4.0)
+        for module in (*self.spatial, *self.temporal, *self.norms, self.out):
+            module.reset_parameters()
+
+    def forward(self, positions: Tensor) -> Tensor:
+        b, t, j, _ = positions.shape
+        c = self.joint_channels
+        x = self.embed(positions)  # (B, T, J, C)
+        for adj, spatial, temporal, norm in zip(self.adjacency, self.spatial, self.temporal, self.norms, strict=True):
+            y = spatial(torch.matmul(adj.softmax(-1), x))
+            y = y.permute(0, 2, 3, 1).reshape(b * j, c, t)  # time last for the temporal conv
+            y = norm(temporal(y)).reshape(b, j, c, t).permute(0, 3, 1, 2)
+            x = torch.relu(y + x)
+        return self.out(x.reshape(b, t, j * c))
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.in_channels}, {self.hidden}, joints={self.joints}, "
+                f"joint_channels={self.joint_channels}, layers={len(self.spatial)}, kernel={self.kernel})")

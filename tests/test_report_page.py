@@ -1,0 +1,193 @@
+"""The report page, as a coach meets it: a real ``flexaqa serve``, a real headless Chromium (Debian's, driven
+by Playwright), the bundled example uploaded through the form; and the offline file opened with no network.
+
+Browser tests skip when ``/usr/bin/chromium`` or Playwright is missing (``.ci/run`` installs both).
+Screenshots land in ``tests/artifacts/`` (gitignored); their paths are printed.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "api" / "examples" / "example_set.npz"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+DRAWN_PIXELS = """id => { const c = document.getElementById(id);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let ink = 0, red = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 0) ink++;
+    if (d[i] > 150 && d[i + 1] < 80 && d[i + 3] > 200) red++;
+  }
+  return { ink, red }; }"""
+
+needs_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """``flexaqa serve`` in a subprocess on a free loopback port, up once /healthz answers."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"flexaqa serve exited with {proc.returncode}:\n{proc.stdout.read()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("flexaqa serve did not answer /healthz within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201 - a playwright Browser
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _example_json(server: str) -> dict:
+    with EXAMPLE.open("rb") as handle:
+        answer = httpx.post(f"{server}/assess", files={"bundle": ("set.npz", handle)}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _screenshot(page, name: str) -> Path:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+# ---------------------------------------------------------------------- content negotiation (no browser)
+
+
+def test_json_clients_still_get_the_json_assessment(server: str) -> None:
+    assert _example_json(server)["action"] == "A16"
+
+
+def test_format_html_answers_the_report_page(server: str) -> None:
+    with EXAMPLE.open("rb") as handle:
+        answer = httpx.post(f"{server}/assess?format=html", files={"bundle": ("set.npz", handle)}, timeout=60)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert 'id="report-data"' in answer.text and "http://" not in answer.text.split("<script")[0]
+
+
+def test_a_refused_upload_is_a_page_naming_the_field(server: str) -> None:
+    answer = httpx.post(f"{server}/assess", files={"bundle": ("set.npz", b"not a bundle")},
+                        headers={"Accept": "text/html"}, timeout=60)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "uploaded bundle" in answer.text and "<code>bundle</code>" in answer.text
+
+
+# ---------------------------------------------------------------------- in the browser
+
+
+@needs_browser
+def test_upload_shows_score_cue_and_drawn_skeleton(server: str, browser) -> None:  # noqa: ANN001
+    expected = _example_json(server)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/")
+    for control in ("bundle", "action"):  # labelled controls
+        assert page.get_by_label(page.locator(f"label[for={control}]").inner_text()).count() >= 1
+    page.set_input_files("#bundle", str(EXAMPLE))
+    page.select_option("#action", "A16")
+    page.click("#submit")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    assert page.inner_text("#score") == f"{expected['score']:.1f}"
+    cues = page.locator("#cues > li")
+    assert cues.count() == len(expected["coaching"]) >= 1
+    assert expected["coaching"][0]["text"] in cues.first.inner_text()
+    assert page.evaluate(DRAWN_PIXELS, "view-front")["ink"] > 500
+    _screenshot(page, "report-desktop.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _screenshot(page, "report-390px.png")
+    page.close()
+
+
+@needs_browser
+def test_keyboard_seeks_to_a_fault_and_its_joints_turn_red(server: str, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/report/example")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    fault = page.locator("#timeline button.tl-err").first
+    fault.focus()
+    page.keyboard.press("Enter")
+    assert page.inner_text("#active")
+    assert page.evaluate(DRAWN_PIXELS, "view-front")["red"] > 0
+    before = page.inner_text("#clock")
+    page.focus("#scrub")
+    page.keyboard.press("ArrowRight")
+    assert page.inner_text("#clock") != before
+    page.close()
+
+
+@needs_browser
+def test_offline_report_opens_with_the_network_blocked(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "report.html"
+    subprocess.run([sys.executable, "-m", "api.cli", "assess", "--report", str(out)], check=True,
+                   capture_output=True, cwd=ROOT)
+    attempted: list[str] = []
+
+    def block(route) -> None:  # noqa: ANN001
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", block)
+    page = context.new_page()
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    english = page.inner_text("#cues > li >> nth=0")
+    assert page.inner_text("#score")
+    assert page.evaluate(DRAWN_PIXELS, "view-side")["ink"] > 500
+    page.select_option("#lang", "zh")  # the language switch works offline: every language is in the file
+    assert page.evaluate("document.documentElement.lang") == "zh"
+    assert page.inner_text("#cues > li >> nth=0") != english
+    assert attempted == []
+    context.close()
