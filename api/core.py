@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from models.predict import Predictor
 
 ONTOLOGY_ENV = "FLEXAQA_ONTOLOGY"
+EXAMPLE_CLIP = Path(__file__).resolve().parent / "examples" / "example_set.npz"
+"""The example set that ships with flexaqa: what ``flexaqa assess`` and the service's example page assess."""
 logger = logging.getLogger(__name__)
 
 
@@ -97,7 +99,7 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
 
     check_language(kg, lang)
     predictor = load_model(kg) if model else None
-    findings = predictor.findings(kg, clip) if predictor is not None else ()
+    findings = predictor.findings(kg, clip, min_confidence) if predictor is not None else ()
     return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=findings,
                   min_confidence=min_confidence)
 
@@ -128,16 +130,19 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
 
 
 def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: float | None = None,
-                 rule_base: str | None = None) -> ReportInput:
-    """What the report page draws: ``clip`` assessed with explanations in every language of the graph (the
-    page switches language without asking again), its skeleton, sEMG, key-step spans and the action's part
-    of the graph; it opens in ``lang``. Rules link under ``rule_base`` (``/rules/`` when served)."""
+                 rule_base: str | None = None, model: bool = False,
+                 min_confidence: float | None = None) -> ReportInput:
+    """What the report page draws: ``clip`` assessed (as :func:`assess_clip` does, with explanations) in every
+    language of the graph (the page switches language without asking again), its skeleton, sEMG, key-step
+    spans and the action's part of the graph; it opens in ``lang``. Rules link under ``rule_base``
+    (``/rules/`` when served)."""
     from api.report import build_input
 
     check_language(kg, lang)
-    assessments = {code: assess_clip(kg, clip, lang=code, explain=True, assumed_fps=assumed_fps)
+    assessments = {code: assess_clip(kg, clip, lang=code, explain=True, assumed_fps=assumed_fps, model=model,
+                                     min_confidence=min_confidence)
                    for code in languages(kg)}
-    return build_input(kg, clip, assessments, lang, rule_base)
+    return build_input(kg, clip, assessments, lang, rule_base, min_confidence)
 
 
 class ClipLine(BaseModel):

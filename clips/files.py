@@ -90,8 +90,11 @@ def load_bundle(path: str | Path, action: str | None = None) -> Clip:
         raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: {exc}") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise ClipError("clip.file", f"{path} holds one array, not an .npz clip bundle")
-    with data:
-        doc = {key: data[key] for key in data.files}
+    try:
+        with data:
+            doc = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # object arrays, damaged members
+        raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: {exc}") from None
     for key in ("skeleton_positions", "skeleton_fps", "emg_samples", "emg_rate"):
         if key in doc and doc[key].dtype.kind not in "fiu":
             raise ClipError(f"clip.{key}", f"must be numeric, got {doc[key].dtype}")

@@ -66,6 +66,16 @@ def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = Non
                      sides=dict(sides or {}))
 
 
+def prepare(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None
+            ) -> tuple[Skeleton | None, Recording, list[Repetition]]:
+    """The clip as every reader of it sees it (the rules, the model, the report page): the cleaned skeleton,
+    the recording the features read, and the repetitions cut once, from that cleaned skeleton."""
+    action = kg.action(clip.action)
+    skeleton, sides = clean_skeleton(clip.skeleton, min_confidence) if clip.skeleton is not None else (None, {})
+    rec = recording_of(kg, clip, skeleton, sides)
+    return skeleton, rec, repetitions(skeleton, clip.emg, action.first_moving_phase == "Eccentric")
+
+
 def assess(
     kg: KnowledgeGraph,
     clip: Clip,
@@ -81,9 +91,7 @@ def assess(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     action = kg.action(clip.action)
-    skeleton, sides = clean_skeleton(clip.skeleton, min_confidence) if clip.skeleton is not None else (None, {})
-    rec = recording_of(kg, clip, skeleton, sides)
-    reps = repetitions(skeleton, clip.emg, action.first_moving_phase == "Eccentric")
+    skeleton, rec, reps = prepare(kg, clip, min_confidence)
     model = _by_repetition(model_findings, set(action.rules), len(reps))
     timings["segment_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()

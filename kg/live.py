@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import KGError
+from kg.errors import KGError, OntologyFolderError
 from kg.graph import Check, KnowledgeGraph
 from kg.loader import ParsedOntology, parse_ontology
 
@@ -106,8 +106,12 @@ class LiveGraph:
             except KGError as exc:
                 self._reject("write", rel, exc)
                 raise
-            _write_atomically(self.root / VALIDATED, candidate.version)  # before the file: watchers read it
-            _write_atomically(target, text)
+            try:
+                _write_atomically(self.root / VALIDATED, candidate.version)  # before the file: watchers read it
+                _write_atomically(target, text)
+            except OSError as exc:
+                raise OntologyFolderError(f"cannot write {rel} in {self.root}: {exc.strerror}; nothing changed"
+                                          ) from None
             self._seen = self.digests()
             return self._swap(candidate)
 
@@ -126,7 +130,7 @@ class LiveGraph:
         """The file's content digest as it is on disk now (:data:`ABSENT` when there is no such file)."""
         try:
             data = self.resolve(relative_path).read_bytes()
-        except FileNotFoundError:
+        except OSError:  # missing, a folder, below a file, a name too long: no such file to edit
             return ABSENT
         return hashlib.sha256(data).hexdigest()[:32]
 
@@ -181,7 +185,19 @@ def _assemble(root: Path, parsed: ParsedOntology) -> KnowledgeGraph:
 
 
 def _write_atomically(target: Path, text: str) -> None:
+    """Replace ``target`` in one step, keeping its permissions; a failed write leaves no temporary file."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, suffix=".tmp", delete=False) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, target)
+        try:
+            tmp.write(text)
+            tmp.flush()
+            os.chmod(tmp.name, mode)
+        except OSError:
+            os.unlink(tmp.name)
+            raise
+    try:
+        os.replace(tmp.name, target)
+    except OSError:
+        os.unlink(tmp.name)
+        raise

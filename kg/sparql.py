@@ -110,6 +110,8 @@ def parse_binding(text: str) -> tuple[str, str | float]:
     name = name.strip().lstrip("?$")
     if not sep or not _NAME.match(name):
         raise QueryError(f"a binding is NAME=VALUE, got {text!r}")
+    if value[:1].isupper() and not _NAME.match(value):  # capitalised values are FKG ids, which are names
+        raise QueryError(f"{value!r} is not an FKG id (letters, digits, _ or -): binding {name}")
     try:
         return name, float(value) if "." in value or "e" in value.lower() else int(value)
     except ValueError:

@@ -54,8 +54,11 @@ def load(path: str | Path, kg: KnowledgeGraph) -> tuple[FKGScorer, dict]:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc.__class__.__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a flexaqa model checkpoint of format {FORMAT}")
+    needed = ("config", "state_dict", "kg_version", "rules", "error_types")
+    missing = [k for k in needed if not isinstance(payload, dict) or k not in payload]
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or missing:
+        raise CheckpointError(f"{path}: not a flexaqa model checkpoint of format {FORMAT}"
+                              + (f" (missing {', '.join(missing)})" if missing else ""))
     graph = graph_inputs(kg)
     model = FKGScorer(ScorerConfig(**payload["config"]), graph.metadata(), graph["rule"].x.shape[1])
     try:

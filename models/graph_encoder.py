@@ -25,7 +25,7 @@ from torch_geometric.nn import HeteroConv, SAGEConv
 from torch_geometric.transforms import ToUndirected
 
 from kg import KnowledgeGraph
-from kg.export import node_table, to_heterodata
+from kg.export import to_heterodata
 from models import text
 
 _CACHE: dict[tuple[str, int], HeteroData] = {}
@@ -105,10 +105,5 @@ class FKGEncoder(nn.Module):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, {self.hidden}, layers={len(self.convs)}, "
                 f"node_types={len(self.node_types)}, edge_types={len(self.edge_types)})")
-
-
-def rule_ids(kg: KnowledgeGraph) -> list[str]:
-    """Rule ids in the row order of the encoder's ``rule`` embeddings."""
-    return node_table(kg)["rule"]
 
 

@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from clips.clip import Clip
-from clips.segmentation import repetitions
-from engine.assess import recording_of
+from engine.assess import prepare
 from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
 from models import checkpoint
@@ -47,14 +46,13 @@ class Predictor:
         return self._nodes[kg.version]
 
     @torch.no_grad()
-    def findings(self, kg: KnowledgeGraph, clip: Clip) -> list[ModelFinding]:
+    def findings(self, kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None) -> list[ModelFinding]:
         """One finding per repetition and rule of the clip's action that the model can speak for: a rule it saw
         labelled errors of in training, or one new to it (added to the graph since: zero-shot, from its
         embedding). A rule of its training graph that it never saw an error of is left to the rules (it
         would only repeat "never happens"), so the report keeps saying it was not checked."""
         action = kg.action(clip.action)
-        rec = recording_of(kg, clip)
-        reps = repetitions(clip.skeleton, clip.emg, action.first_moving_phase == "Eccentric")
+        _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
         inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
         batch = {k: torch.from_numpy(v) for k, v in stack(inputs).items()}
         logits, attention = self.model(batch, nodes=self.nodes(kg))

@@ -38,6 +38,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     save_bundle(root / "two_frames.npz", Clip(action="A16", skeleton=Skeleton(
         positions=example.skeleton.positions[:2], fps=30.0)))
     (root / "empty_emg.csv").write_text("")
+    np.savez(root / "objects.npz", action=np.array("A16"), skeleton_positions=np.array([{"x": 1}], dtype=object))
     (root / "short_row.csv").write_text("left_hip_x,left_hip_y,left_knee_x,left_knee_y\n1,2,3,4\n1,2,3\n")
     (root / "long_row_emg.csv").write_text("time,a,b\n0,1,2\n0.001,1,2,3\n0.002,1,2\n")
     return {p.name: p for p in root.iterdir()}
@@ -66,6 +67,8 @@ PROBES = [
     (["sparql", "action_keysteps"], {}, "did you mean 'action_key_steps'"),
     (["sparql", "SELECT * WHERE { ?s foo:bar ?o }"], {}, "unknown prefix"),
     (["sparql", "INSERT DATA { fkg:A16 rdfs:label 'x' }"], {}, "read-only"),
+    (["sparql", "action_poses", "--bind", "action=A 16"], {}, "is not an FKG id"),
+    (["assess", "{objects.npz}"], {}, "cannot read"),
     (["sparql", "--bind", "A16"], {}, "give a query"),
 ]
 

@@ -408,3 +408,8 @@ def test_a_recording_longer_than_the_limit_is_413_naming_the_modality() -> None:
         r = httpx.post(f"{base}/assess", files={"bundle": EXAMPLE.read_bytes()}, timeout=60)
     assert r.status_code == 413 and r.json()["field"] in {"skeleton.positions", "emg.samples"}
     assert "at most 5 s" in r.json()["detail"]
+
+
+def test_a_wrong_method_on_the_start_page_is_405_naming_the_allowed_ones(http: httpx.Client) -> None:
+    r = http.delete("/")
+    assert r.status_code == 405 and "GET" in r.headers["allow"]

@@ -103,6 +103,20 @@ def test_missing_file_is_404(http: httpx.Client) -> None:
     assert r.status_code == 404 and "GET /rules" in r.json()["detail"]
 
 
+def test_a_path_below_a_file_is_404_not_500(http: httpx.Client) -> None:
+    assert http.get("/rules/fkg.ttl/x.ttl").status_code == 404
+    r = http.put("/rules/fkg.ttl/x.ttl", content=b"x", headers={**AUTH, "if-none-match": "*",
+                                                                "content-type": "text/turtle"})
+    assert 400 <= r.status_code < 500, r.text
+
+
+def test_the_shapes_are_not_edited_over_http(http: httpx.Client) -> None:
+    text, etag = fetch(http, "shapes.ttl")
+    r = http.put("/rules/shapes.ttl", content=text.encode(),
+                 headers={**AUTH, "if-match": etag, "content-type": "text/turtle"})
+    assert r.status_code == 403 and r.json()["field"] == "file"
+
+
 # ---------------------------------------------------------------------- preconditions
 
 

@@ -104,19 +104,18 @@ def test_a_cross_product_is_stopped_at_the_time_limit_and_others_are_answered(
 
     def meanwhile() -> None:
         time.sleep(0.3)
-        start = time.monotonic()
         service.rows(kg, resolve("SELECT (COUNT(?a) AS ?n) WHERE { ?a a fkg:Action }"))
-        answered.append(time.monotonic() - start)
+        answered.append(time.monotonic())
 
     other = threading.Thread(target=meanwhile)
     other.start()
     start = time.monotonic()
     with pytest.raises(QueryLimitError, match="1 s limit"):
         service.answer(kg, resolve(CROSS_PRODUCT))
-    took = time.monotonic() - start
+    stopped = time.monotonic()
     other.join()
-    assert took < 1.0 + 1.0
-    assert answered and answered[0] < 0.5
+    assert stopped - start < 1.0 + 1.0  # the limit plus a second
+    assert answered and answered[0] < stopped  # answered while the cross product was still running
     columns, rows = service.rows(kg, resolve("SELECT (COUNT(?a) AS ?n) WHERE { ?a a fkg:Action }"))
     assert rows == [{"n": 20}]
 

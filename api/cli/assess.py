@@ -16,11 +16,11 @@ from api import core
 from api.cli.common import load_graph
 
 if TYPE_CHECKING:
-    from clips.clip import Clip
+    from api.report import ReportInput
     from engine.report import Assessment, ErrorFound
     from kg import KnowledgeGraph
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "example_set.npz"
+EXAMPLE = core.EXAMPLE_CLIP
 SIDE_MESSAGES = {"left": "MsgSideLeft", "right": "MsgSideRight", "leading": "MsgSideLeading"}
 """The words for the side a detector found a fault on (engine.detectors names sides so)."""
 UNIT_MESSAGES = """SELECT ?feature ?message WHERE {
@@ -45,7 +45,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(kg, report, explain=args.explain, trace=args.trace))
     if args.report is not None:
-        _write_report(args.report, kg, clip, args.lang, assumed_fps)
+        _write_report(args.report, core.report_input(kg, clip, args.lang, assumed_fps, model=args.model,
+                                                     min_confidence=args.min_confidence))
     return 0
 
 
@@ -91,11 +92,11 @@ def _min_confidence(text: str) -> float:
     return value
 
 
-def _write_report(path: Path, kg: KnowledgeGraph, clip: Clip, lang: str, assumed_fps: float | None) -> None:
+def _write_report(path: Path, page_input: ReportInput) -> None:
     """``--report``: the report page as one self-contained HTML file; an unwritable path is a usage error."""
     from api.report import render_page
 
-    page = render_page(core.report_input(kg, clip, lang, assumed_fps))
+    page = render_page(page_input)
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as exc:

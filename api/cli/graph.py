@@ -16,6 +16,7 @@ from api.cli.common import load_graph
 from kg import KGError, sparql
 from kg import queries as named_queries
 from kg.export import to_networkx
+from kg.namespace import PREFIXES
 
 log = logging.getLogger("flexaqa")
 
@@ -118,7 +119,7 @@ def cmd_kg_export(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sparql", help="run a SPARQL query over the FKG",
                        description="Run a SPARQL 1.1 query (text, a .rq file, or a shipped query's name). "
-                       "Prefixes fkg:, rdfs:, rdf:, owl:, xsd: are predeclared.")
+                       "Prefixes " + ", ".join(f"{p}:" for p in PREFIXES) + " are predeclared.")
     p.add_argument("query", nargs="?", help="query text, path to a .rq file, or a shipped query name")
     p.add_argument("--format", choices=["table", *sparql.RESULT_MEDIA_TYPES], default="table",
                    help="table for reading; json, xml, csv or tsv (SPARQL 1.1 results) for tools. CONSTRUCT and "

@@ -25,7 +25,7 @@ from api.report.model import (
 from clips.clip import Clip
 from clips.emg import envelope, preprocess
 from clips.layouts import JOINT_INDEX, JOINTS
-from clips.segmentation import repetitions
+from engine.assess import prepare
 from engine.detectors import SIDED_JOINTS
 from engine.report import Assessment
 from engine.timeline import key_step_spans
@@ -41,12 +41,12 @@ MUSCLE_LABELS = """SELECT ?muscle ?label WHERE { ?muscle a fkg:Muscle ; rdfs:lab
 
 
 def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assessment], lang: str,
-                rule_base: str | None = None) -> ReportInput:
+                rule_base: str | None = None, min_confidence: float | None = None) -> ReportInput:
     """The page's data: ``assessments`` of ``clip`` keyed by language (the same verdict worded in each),
     opening in ``lang``; rules link under ``rule_base`` when served, else to the graph's files on disk."""
     first = assessments[lang]
     fps = clip.skeleton.fps if clip.skeleton is not None else clip.emg.sampling_rate
-    reps = repetitions(clip.skeleton, clip.emg, kg.action(clip.action).first_moving_phase == "Eccentric")
+    _, _, reps = prepare(kg, clip, min_confidence)  # the repetitions the assessments were made on
     steps = [StepSpan(repetition=rep.index + 1, key_step=s.key_step, phase=s.phase, start=s.start / fps,
                       end=s.stop / fps)
              for rep in reps for s in key_step_spans(kg, clip.action, rep.start, rep.turn, rep.end).values()]

@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
     app.state.methods = [(route.path_regex, route.methods or set())  # for the Allow header of a 405
-                         for module in modules for route in module.router.routes if isinstance(route, APIRoute)]
+                         for module in (report, *modules) for route in module.router.routes
+                         if isinstance(route, APIRoute)]
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -13,7 +13,7 @@ from api.service.schemas import Health, Readiness, RejectedEditView
 
 router = APIRouter(tags=["health"])
 
-NO_MODEL = "rules alone: no model checkpoint"
+NO_MODEL = "rules alone: the learned scorer is opt-in on the command line (flexaqa assess --model)"
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
@@ -25,7 +25,7 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, summary="The knowledge graph in force")
 async def readyz(live: LiveDep) -> Readiness:
     """Readiness: the version of the knowledge graph in force and how many rules it holds, the model
-    checkpoint in use (none yet: scoring is by the Turtle rules alone), the last rule edit refused (by PUT
+    checkpoint in use (none: the service scores by the Turtle rules alone), the last rule edit refused (by PUT
     or on disk) and the pid of the worker that answered."""
     kg, rejected = live.current, live.last_rejected
     return Readiness(kg_version=kg.version, actions=len(kg.actions), rules=len(kg.rules),

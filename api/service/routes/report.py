@@ -8,8 +8,6 @@ other client gets the JSON ``Assessment`` from the route there. The router must 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -26,7 +24,6 @@ from clips.clip import Clip
 from clips.errors import ClipError
 from kg import KnowledgeGraph
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "example_set.npz"
 RULES_URL = "/rules/"
 HTML_FORM_URL = "/assess?format=html"
 
@@ -61,9 +58,8 @@ def start(kg: GraphDep) -> HTMLResponse:
 @router.get("/report/example", response_class=HTMLResponse, summary="The report page of the bundled example")
 async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep) -> HTMLResponse:
     """The bundled example set assessed and drawn as the report page, opening in ``?lang``."""
-    clip, assumed = core.open_clip(kg, EXAMPLE)
     async with limiter.slot():
-        page = await anyio.to_thread.run_sync(lambda: _page(kg, clip, assumed, lang))
+        page = await anyio.to_thread.run_sync(lambda: _page(kg, *core.open_clip(kg, core.EXAMPLE_CLIP), lang))
     return HTMLResponse(page)
 
 

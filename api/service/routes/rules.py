@@ -19,8 +19,9 @@ from api.service.deps import LiveDep, SettingsDep
 from api.service.errors import ServiceError
 from api.service.schemas import Problem, RuleFile, RuleProblem, RuleWritten
 from kg import KGError, LiveGraph
-from kg.errors import ShapeViolationError
+from kg.errors import OntologyFolderError, ShapeViolationError
 from kg.live import ABSENT, EditConflictError
+from kg.loader import SHAPES_FILE
 
 router = APIRouter(tags=["rules"])
 
@@ -93,7 +94,7 @@ async def get_rule_file(live: LiveDep,
     rel = _relative(live, file)
     try:
         data = await anyio.Path(live.root / rel).read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
+    except OSError:  # missing, a folder, a path below a file
         raise ServiceError(404, f"no file {rel} in the ontology folder; GET /rules lists them", "file") from None
     return Response(data, media_type=f"{TURTLE}; charset=utf-8",
                     headers={"ETag": _etag(live.digest(rel)), "Cache-Control": "no-cache"})
@@ -121,6 +122,9 @@ async def put_rule_file(
     file:line."""
     _authorise(settings, authorization)
     rel = _relative(live, file)
+    if rel == SHAPES_FILE:
+        raise ServiceError(403, f"{SHAPES_FILE} guards every edit and is not edited over HTTP; change it on disk",
+                           "file")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != TURTLE:
         raise ServiceError(415, f"send the file as {TURTLE}, not {media_type or 'no content type'}", "content-type")
@@ -133,6 +137,8 @@ async def put_rule_file(
         kg = await anyio.to_thread.run_sync(lambda: live.write(rel, text, expect=expect))
     except EditConflictError as exc:
         raise ServiceError(412, str(exc), "if-match") from None
+    except OntologyFolderError as exc:
+        raise ServiceError(503, str(exc), "file") from None
     except KGError as exc:
         messages = [str(v) for v in exc.violations] if isinstance(exc, ShapeViolationError) else [str(exc)]
         raise ServiceError(422, str(exc), "body", messages=messages) from None
