@@ -7,18 +7,16 @@ Screenshots land in ``tests/artifacts/`` (gitignored); their paths are printed.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import EXAMPLE, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "api" / "examples" / "example_set.npz"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -35,40 +33,11 @@ DRAWN_PIXELS = """id => { const c = document.getElementById(id);
 needs_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """``flexaqa serve`` in a subprocess on a free loopback port, up once /healthz answers."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"flexaqa serve exited with {proc.returncode}:\n{proc.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("flexaqa serve did not answer /healthz within 60 s")
-            time.sleep(0.2)
+    """``flexaqa serve`` on a free loopback port, up once /healthz answers."""
+    with running_server() as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -19,6 +13,7 @@ import numpy as np
 import pytest
 import rdflib
 import schemathesis
+from conftest import EXAMPLE, running_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
@@ -28,48 +23,7 @@ from clips.files import save_bundle
 from kg import KnowledgeGraph
 from synth.generate import synthetic_set
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
 SELECT_ACTIONS = "SELECT ?a ?l WHERE { ?a a fkg:Action ; rdfs:label ?l FILTER(LANG(?l)='en') } ORDER BY ?a"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running_server(*args: str, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
-    """``flexaqa serve ARGS`` in a subprocess on a free loopback port, yielded once /healthz answers; its
-    output (access log included) goes to ``log``, a file, so a chatty server never blocks on a full pipe."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        log = log or Path(tmp) / "server.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
-                                    stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        try:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"flexaqa serve exited with {proc.returncode}:\n{log.read_text()}")
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("flexaqa serve did not answer /healthz within 60 s")
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture(scope="module")

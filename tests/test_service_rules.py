@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_service import EXAMPLE, running_server
+from conftest import EXAMPLE, running_server
 
 from ontology import ONTOLOGY_DIR
 
