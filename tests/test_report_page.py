@@ -160,3 +160,25 @@ def test_offline_report_opens_with_the_network_blocked(browser, tmp_path: Path) 
     assert page.inner_text("#cues > li >> nth=0") != english
     assert attempted == []
     context.close()
+
+
+@needs_browser
+def test_the_pages_own_words_are_turtle_a_coach_can_edit(browser, ontology_copy: Path, tmp_path: Path
+                                                         ) -> None:  # noqa: ANN001
+    words = ontology_copy / "report_page.ttl"
+    words.write_text(words.read_text().replace('"Score"@en', '"Form score"@en'))
+    out = tmp_path / "report.html"
+    subprocess.run([sys.executable, "-m", "api.cli", "--ontology", str(ontology_copy), "assess", "--report",
+                    str(out)], check=True, capture_output=True, cwd=ROOT)
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert page.inner_text("#score-h") == "Form score"
+    assert page.inner_text("[data-phase=Preparation]") == "Preparation"  # the phase's own rdfs:label
+    assert "worst repetition" in page.inner_text("#interval")  # {placeholders} filled, none left
+    assert "{" not in page.inner_text("#interval")
+    assert page.inner_text("#lang option[value=zh]") == "中文"
+    page.select_option("#lang", "zh")
+    assert page.inner_text("#score-h") == "得分"
+    assert page.inner_text("[data-phase=Preparation]") == "准备"
+    page.close()

@@ -38,6 +38,10 @@ ENVELOPE_RATE_HZ = 50.0
 """Envelope samples per second on the page (an envelope holds nothing above a few hertz)."""
 MUSCLE_LABELS = """SELECT ?muscle ?label WHERE { ?muscle a fkg:Muscle ; rdfs:label ?label
   FILTER (LANGMATCHES(LANG(?label), ?lang)) }"""
+PHASE_LABELS = """SELECT ?phase ?label WHERE { ?phase a fkg:Phase ; rdfs:label ?label
+  FILTER (LANGMATCHES(LANG(?label), ?lang)) }"""
+PAGE_WORDS = "Page"
+"""Messages whose id starts so are the page's own words; the rest of the id is the page's key for it."""
 
 
 def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assessment], lang: str,
@@ -58,11 +62,19 @@ def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assess
         lang=lang,
         languages={code: Language(assessment=a, graph=[GraphRow(**row) for row in kg.run_named(
                        "action_graph", action=clip.action, lang=code)],
-                       muscles={row["muscle"]: row["label"] for row in kg.select(MUSCLE_LABELS, lang=code)})
+                       muscles={row["muscle"]: row["label"] for row in kg.select(MUSCLE_LABELS, lang=code)},
+                       phases={row["phase"]: row["label"] for row in kg.select(PHASE_LABELS, lang=code)},
+                       words=_page_words(kg, code))
                    for code, a in assessments.items()},
         duration=max(durations), skeleton=_skeleton_view(clip), emg=_emg_view(kg, clip), steps=steps,
         highlights=highlights, rule_base=rule_base, ontology_uri=kg.root.resolve().as_uri() + "/",
     )
+
+
+def _page_words(kg: KnowledgeGraph, lang: str) -> dict[str, str]:
+    """The page's words in ``lang`` (English where a word has no text in it), keyed as the page looks them up."""
+    return {m[len(PAGE_WORDS)].lower() + m[len(PAGE_WORDS) + 1:]: texts.get(lang, texts["en"])
+            for m, texts in kg.messages.items() if m.startswith(PAGE_WORDS)}
 
 
 def _joints(kg: KnowledgeGraph, rule: str, side: str | None) -> list[int]:

@@ -69,11 +69,15 @@ class GraphRow(BaseModel):
 
 
 class Language(BaseModel):
-    """Everything worded: the assessment, the FKG view and the muscle names, in one language."""
+    """Everything worded: the assessment, the FKG view, the muscle and phase names and the page's own words,
+    in one language."""
 
     assessment: Assessment
     graph: list[GraphRow]
     muscles: dict[str, str]
+    phases: dict[str, str]
+    words: dict[str, str] = Field(description="The page's headings and buttons (``Page*`` messages of the graph), "
+                                  "by the page's key; {placeholders} are filled in by the page")
 
 
 class ReportInput(BaseModel):

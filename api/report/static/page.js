@@ -3,36 +3,14 @@
 "use strict";
 (function () {
   const data = JSON.parse(document.getElementById("report-data").textContent);
-  // Words of the page itself; everything about the lift (cues, labels, summary) comes from the graph.
-  const UI = {
-    en: { language: "Language", score: "Score", interval: "interval {0}-{1}; worst repetition {2}",
-      movement: "Movement", time: "Time", play: "Play", pause: "Pause", timeline: "Timeline",
-      emg: "Muscle activity (sEMG envelopes, each scaled to its peak)", coaching: "What to fix",
-      lost: "Points lost", byPhase: "Per phase", byStep: "Per key step", reps: "Repetitions", rep: "Rep",
-      fkg: "The action in the knowledge graph", fkgNote: "Action, key steps, the errors each may show and their cue; errors found in this set are marked.",
-      found: "found", fault: "Fault", points: "points", rule: "Turtle rule", why: "Why", errors: "Faults",
-      noFaults: "no faults found", noEmg: "No sEMG in this clip.", noSkeleton: "No skeleton in this clip.",
-      front: "Front view", side: "Side view", image: "Camera view", clean: "Nothing to fix.",
-      Preparation: "Preparation", Eccentric: "Eccentric", Concentric: "Concentric", weight: "weight",
-      activeNow: "Now: {0}", canvas: "{0} of the skeleton at the time shown; joints of an active fault in red",
-      kg: "Knowledge graph {0}; {1}", phase: "Phase", step: "Key step", span: "Time", value: "Measured" },
-    zh: { language: "语言", score: "得分", interval: "区间 {0}-{1}；最差为第{2}次", movement: "动作",
-      time: "时间", play: "播放", pause: "暂停", timeline: "时间轴", emg: "肌肉激活（sEMG 包络，各自按峰值缩放）",
-      coaching: "需要改进", lost: "扣分", byPhase: "按阶段", byStep: "按关键步骤", reps: "各次重复", rep: "次",
-      fkg: "知识图谱中的该动作", fkgNote: "动作、关键步骤、各步骤可能出现的错误及提示；本组发现的错误已标出。",
-      found: "已发现", fault: "错误", points: "分", rule: "Turtle 规则", why: "原因", errors: "错误",
-      noFaults: "未发现错误", noEmg: "本片段没有 sEMG。", noSkeleton: "本片段没有骨架。",
-      front: "正面", side: "侧面", image: "摄像机视角", clean: "无需改进。",
-      Preparation: "准备", Eccentric: "离心", Concentric: "向心", weight: "权重",
-      activeNow: "当前：{0}", canvas: "骨架{0}（当前时刻）；当前错误的关节以红色标出",
-      kg: "知识图谱 {0}；{1}", phase: "阶段", step: "关键步骤", span: "时间", value: "测量值" },
-  };
   let lang = data.lang;
   let now = 0;
   let playing = false;
   const $ = (id) => document.getElementById(id);
-  const t = (key, ...args) => ((UI[lang] || UI.en)[key] ?? UI.en[key] ?? key)
-    .replace(/\{(\d)\}/g, (_, i) => String(args[+i]));
+  // The page's own words and the phase names come from the graph, in every language, with the data.
+  const t = (key, fields = {}) => (data.languages[lang].words[key] ?? key)
+    .replace(/\{(\w+)\}/g, (_, name) => String(fields[name]));
+  const phaseName = (phase) => data.languages[lang].phases[phase] ?? phase;
   const el = (tag, attrs, ...kids) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -56,8 +34,9 @@
     document.title = `${a.action_label} - ${fmt(a.score)} / 100`;
     $("title").textContent = a.action_label;
     for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+    for (const node of document.querySelectorAll("[data-phase]")) node.textContent = phaseName(node.dataset.phase);
     $("score").textContent = fmt(a.score);
-    $("interval").textContent = t("interval", fmt(a.score_low), fmt(a.score_high), a.worst_repetition);
+    $("interval").textContent = t("interval", { low: fmt(a.score_low), high: fmt(a.score_high), worst: a.worst_repetition });
     $("summary").textContent = a.summary;
     $("notes").replaceChildren(...(a.notes || []).map((n) => el("li", { text: n })));
     $("play").textContent = playing ? t("pause") : t("play");
@@ -66,8 +45,8 @@
     renderReps(a);
     renderGraph(a);
     renderTimeline(a);
-    $("footer").textContent = t("kg", a.kg_version, a.detectors);
-    for (const c of document.querySelectorAll(".views canvas")) c.setAttribute("aria-label", t("canvas", t(c.dataset.view)));
+    $("footer").textContent = t("kg", { version: a.kg_version, detectors: a.detectors });
+    for (const c of document.querySelectorAll(".views canvas")) c.setAttribute("aria-label", t("canvas", { view: t(c.dataset.view) }));
     showTime(now);
   }
 
@@ -92,7 +71,7 @@
     const n = a.repetitions.length;
     const phase = {}, step = {}, stepLabel = {};
     for (const r of a.repetitions) {
-      for (const [k, v] of Object.entries(r.points_lost_by_phase)) phase[t(k)] = (phase[t(k)] || 0) + v / n;
+      for (const [k, v] of Object.entries(r.points_lost_by_phase)) phase[phaseName(k)] = (phase[phaseName(k)] || 0) + v / n;
       for (const e of r.errors) stepLabel[e.key_step] = e.key_step_label;
       for (const [k, v] of Object.entries(r.points_lost_by_key_step)) step[k] = (step[k] || 0) + v / n;
     }
@@ -124,7 +103,7 @@
       if (row.rule) steps.get(row.keyStep).errors.push(row);
     }
     const stepItems = [...steps.values()].map(({ row, errors }) => el("li", {},
-      el("span", { class: "node step", text: `${row.keyStepLabel}` }), el("span", { class: "tag muted", text: t(row.phase) }),
+      el("span", { class: "node step", text: `${row.keyStepLabel}` }), el("span", { class: "tag muted", text: phaseName(row.phase) }),
       errors.length ? el("ul", {}, ...errors.map((e) => {
         const hit = found.has(e.rule);
         return el("li", {}, el("span", { class: "node" + (hit ? " found" : ""), text: e.errorLabel }),
@@ -149,7 +128,7 @@
     const labels = {};
     for (const row of data.languages[lang].graph) labels[row.keyStep] = row.keyStepLabel;
     const steps = el("div", { class: "tl-row" }, ...data.steps.map((s) =>
-      place(el("span", { class: `tl-step ${s.phase}`, title: `${labels[s.key_step] || s.key_step} (${t(s.phase)})`,
+      place(el("span", { class: `tl-step ${s.phase}`, title: `${labels[s.key_step] || s.key_step} (${phaseName(s.phase)})`,
         text: labels[s.key_step] || s.key_step }), s.start, s.end)));
     const errors = el("div", { class: "tl-row" }, ...a.repetitions.flatMap((r) => r.errors.map((e) => {
       const b = place(el("button", { type: "button", class: "tl-err", text: e.label,
@@ -259,7 +238,7 @@
     const names = {};
     for (const r of A().repetitions) for (const e of r.errors) names[`${r.index}|${e.rule}`] = e.label;
     const active = [...new Set(activeHighlights(now).map((h) => names[`${h.repetition}|${h.rule}`]))];
-    $("active").textContent = active.length ? t("activeNow", active.join(", ")) : "";
+    $("active").textContent = active.length ? t("activeNow", { faults: active.join(", ") }) : "";
     drawViews(now);
     drawEmg(now);
   }
@@ -282,7 +261,7 @@
 
   // ---------------------------------------------------------------- wiring
   const pick = $("lang");
-  for (const code of Object.keys(data.languages)) pick.append(el("option", { value: code, text: code === "zh" ? "中文" : code === "en" ? "English" : code }));
+  for (const code of Object.keys(data.languages)) pick.append(el("option", { value: code, text: data.languages[code].words.languageName ?? code }));
   pick.value = lang;
   pick.addEventListener("change", () => { lang = pick.value; renderTexts(); });
   const scrub = $("scrub");
