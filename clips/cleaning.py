@@ -82,11 +82,25 @@ def clean_keypoints(skeleton: Skeleton, min_confidence: float | None = None) -> 
         jumps += _reject_grown_bones(positions)
     sides = _hide_unseen_limbs(positions, weight)
     positions = _smooth(positions, weight, SMOOTHING_CUTOFF_HZ, skeleton.fps)
-    cleaned = skeleton.replace(positions=positions)
+    cleaned = skeleton.replace(positions=positions, ears=_clean_ears(skeleton, threshold, torso))
     filled, _ = fill_gaps(cleaned, max_gap=max(2, int(MAX_GAP_SECONDS * skeleton.fps)))
     if jumps:
         logger.debug("dropped %d keypoint jumps", jumps)
     return CleanedKeypoints(skeleton=filled, sides=sides, jumps_rejected=jumps)
+
+
+def _clean_ears(skeleton: Skeleton, threshold: float, torso: float | None) -> np.ndarray | None:
+    """The ears as the joints are cleaned: cut at the confidence, jumps dropped, smoothed (not bridged: the
+    facing reads them over a second and skips what is missing)."""
+    if skeleton.ears is None:
+        return None
+    ears = np.array(skeleton.ears)
+    weight = np.ones(ears.shape[:2]) if skeleton.ear_confidence is None else np.nan_to_num(skeleton.ear_confidence)
+    if skeleton.ear_confidence is not None:
+        ears[weight < threshold] = np.nan
+    if torso:
+        _reject_jumps(ears, MAX_SPEED * torso * JUMP_WINDOW / skeleton.fps)
+    return _smooth(ears, weight, SMOOTHING_CUTOFF_HZ, skeleton.fps)
 
 
 def _reject_jumps(positions: np.ndarray, limit: float) -> int:

@@ -1,7 +1,8 @@
 """Surface EMG: validation and the standard processing chain (band-pass, notch, envelope, RMS, MDF).
 
 Samples are (N, C) float64: N samples by C channels at ``sampling_rate`` Hz. Every step returns a new
-EMG, so steps chain and the rate and channel names travel with the data.
+EMG, so steps chain and the rate and channel names travel with the data. scipy.signal is imported by the
+steps that filter (it takes about a second): reading a clip or printing help needs none of it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import ClassVar
 
 import numpy as np
 from pydantic import BaseModel, field_validator, model_validator
-from scipy import signal
 
 from clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
 from clips.errors import ClipError
@@ -122,6 +122,7 @@ class EMG(ClipModel):
 def _butter(order: int, edges: float | tuple[float, float], btype: str, rate: float) -> np.ndarray:
     """Butterworth second-order sections, designed once per (order, edges, type, rate) and frozen: a
     design costs about as much as filtering a whole repetition."""
+    from scipy import signal
     return freeze(signal.butter(order, edges, btype=btype, fs=rate, output="sos"))
 
 
@@ -146,6 +147,7 @@ def _notch_sos(rate: float, mains_hz: float, quality: float) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def _iirnotch(mains_hz: float, quality: float, rate: float) -> np.ndarray:
+    from scipy import signal
     return freeze(signal.tf2sos(*signal.iirnotch(mains_hz, quality, fs=rate)))
 
 
@@ -156,6 +158,7 @@ def _padlen(sos: np.ndarray) -> int:
 
 def _filter(sos: np.ndarray, data: np.ndarray, zero_phase: bool, what: str) -> np.ndarray:
     """Run ``sos`` along time, once (causal) or forward and back (zero phase, which needs padding)."""
+    from scipy import signal
     sos = np.array(sos)  # scipy filters want a writable copy; the cached designs are frozen
     if not zero_phase:
         return signal.sosfilt(sos, data, axis=0)
@@ -221,6 +224,7 @@ def envelope(emg: EMG, cutoff_hz: float = 6.0, rate_hz: float = ENVELOPE_RATE_HZ
     Block averaging is the anti-alias filter: its nulls fall exactly on the multiples of the new rate,
     the frequencies that would fold onto the envelope's band.
     """
+    from scipy import signal
     rate_hz = positive_number(rate_hz, "rate_hz")
     cutoff_hz = positive_number(cutoff_hz, "cutoff_hz")
     ratio = emg.sampling_rate / rate_hz
@@ -252,6 +256,7 @@ def decimation(emg: EMG, env: EMG) -> int:
 
 def moving_rms(emg: EMG, window_s: float = 0.1) -> EMG:
     """Root mean square over a centred sliding window of ``window_s`` seconds."""
+    from scipy import signal
     width = int(round(window_s * emg.sampling_rate))
     if not 1 <= width <= emg.samples.shape[0]:
         raise ClipError("window_s", f"window of {width} samples does not fit {emg.samples.shape[0]} samples")
@@ -302,6 +307,7 @@ def onset_time(
 
     The baseline is the first ``baseline_s`` seconds, which must be rest.
     """
+    from scipy import signal
     x = env.samples[:, env.channel_index(channel)]
     n_base = int(round(baseline_s * env.sampling_rate))
     n_min = max(1, int(round(min_duration_s * env.sampling_rate)))
@@ -320,6 +326,7 @@ def median_frequency(emg: EMG, window_s: float | None = None, segment_s: float =
     Muscle fatigue slows conduction and shifts power down, so a falling MDF across reps signals fatigue.
     A flat channel (no power) gives NaN.
     """
+    from scipy import signal
     rate = emg.sampling_rate
     n = emg.samples.shape[0]
     if n < 8:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import scipy.io
 from pydantic import BaseModel, ConfigDict
 
 from clips.cache import Packed, ParsedCache
@@ -97,6 +96,7 @@ def read_skeleton_points(path: Path, fps: float = FPS) -> Skeleton:
 
 def read_split(path: Path) -> np.ndarray:
     """(R, 3) rows [action, idx, score] from a split .mat (the one 3-column numeric variable)."""
+    import scipy.io
     try:
         mat = scipy.io.loadmat(str(path))
     except Exception as exc:  # loadmat raises many kinds on a corrupt file
@@ -258,6 +258,7 @@ def write_sample(
 
 def write_split(root: str | Path, split: str, rows: Sequence[tuple[int, int, float]]) -> None:
     """Write a split list: rows (action number, idx, score)."""
+    import scipy.io
     path = split_path(Path(root), split)
     table = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -205,6 +205,30 @@ def map_to_internal(array: np.ndarray, layout: str | Layout) -> tuple[np.ndarray
     return out, missing
 
 
+EARS = ("left_ear", "right_ear")
+"""Camera layouts' ear points. Not internal joints (motion capture has none, and no rule measures them): the
+skeleton carries them beside its joints for one use, telling which way a 2D view's lifter faces."""
+
+
+def ear_columns(layout: str | Layout) -> list[int] | None:
+    """Where a layout keeps its left and right ear, or None when it has none."""
+    spec = get_layout(layout)
+    return [spec.joints.index(ear) for ear in EARS] if all(ear in spec.joints for ear in EARS) else None
+
+
+def map_ears(array: np.ndarray, layout: str | Layout) -> np.ndarray | None:
+    """(T, 2, D) left and right ear of (T, J, D) keypoint positions in ``layout`` order, flipped to y up as
+    :func:`map_to_internal` flips joints; None when the layout has no ears."""
+    columns = ear_columns(layout)
+    if columns is None:
+        return None
+    out = np.array(array[:, columns], dtype=float)
+    for axis in get_layout(layout).flip_axes:
+        if axis < out.shape[2]:
+            out[:, :, axis] = -out[:, :, axis]
+    return out
+
+
 def map_confidence_to_internal(confidence: np.ndarray, layout: str | Layout) -> np.ndarray:
     """Map (T, J) per-joint confidences the same way as positions (means for averaged joints)."""
     spec = get_layout(layout)

@@ -11,13 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.io
 from pydantic import BaseModel, ConfigDict
 
 from clips.base import as_float_array, positive_number
 from clips.emg import EMG
 from clips.errors import ClipError
-from clips.layouts import get_layout, is_camera, map_confidence_to_internal, map_to_internal
+from clips.layouts import (
+    Layout,
+    ear_columns,
+    get_layout,
+    is_camera,
+    map_confidence_to_internal,
+    map_ears,
+    map_to_internal,
+)
 from clips.skeleton import Skeleton
 
 logger = logging.getLogger(__name__)
@@ -125,10 +132,9 @@ def read_skeleton_csv(
     if label_column in header:
         col = header.index(label_column)
         labels = [row[col].strip() for row in body]
-    internal, missing = map_to_internal(positions, spec)
-    conf = None if np.isnan(confidence).all() else map_confidence_to_internal(confidence, spec)
-    skeleton = Skeleton(positions=internal, fps=fps, layout=spec.name, confidence=conf)
-    return LabelledSkeleton(skeleton=skeleton, labels=labels, missing=missing)
+    has_confidence = not np.isnan(confidence).all()
+    skeleton = _skeleton(positions, confidence if has_confidence else None, spec, fps)
+    return LabelledSkeleton(skeleton=skeleton, labels=labels, missing=skeleton.missing_joints())
 
 
 def _check_unit_interval(values: np.ndarray, path: str | Path, column: str) -> None:
@@ -163,10 +169,18 @@ def skeleton_from_array(
     if data.ndim != 3 or data.shape[2] < 2 + has_confidence:
         raise ClipError("skeleton.positions", f"expected shape (frames, joints, coords), got {data.shape}")
     coords = data[:, :, :-1] if has_confidence else data
-    internal, missing = map_to_internal(coords, spec)
-    conf = map_confidence_to_internal(data[:, :, -1], spec) if has_confidence else None
-    skeleton = Skeleton(positions=internal, fps=fps, layout=spec.name, confidence=conf)
-    return LabelledSkeleton(skeleton=skeleton, missing=missing)
+    skeleton = _skeleton(coords, data[:, :, -1] if has_confidence else None, spec, fps)
+    return LabelledSkeleton(skeleton=skeleton, missing=skeleton.missing_joints())
+
+
+def _skeleton(coords: np.ndarray, confidence: np.ndarray | None, spec: Layout, fps: float) -> Skeleton:
+    """(T, J, D) keypoints and their (T, J) confidence in ``spec`` order -> a skeleton on the internal joints,
+    the ears kept beside them where the layout has ears."""
+    internal, _ = map_to_internal(coords, spec)
+    ears, columns = map_ears(coords, spec), ear_columns(spec)
+    return Skeleton(positions=internal, fps=fps, layout=spec.name, ears=ears,
+                    confidence=None if confidence is None else map_confidence_to_internal(confidence, spec),
+                    ear_confidence=None if confidence is None or columns is None else confidence[:, columns])
 
 
 def read_skeleton_npy(
@@ -394,6 +408,7 @@ def read_emg_mat(
     ``channels`` selects columns (0-based). The rate comes from ``sampling_rate`` or a variable such as
     ``SamplingFrequency``/``fs``; channel names from a same-length ``Description``/``channel_names`` cell.
     """
+    import scipy.io
     try:
         mat = scipy.io.loadmat(str(path))
     except Exception as exc:  # loadmat raises many kinds on a corrupt or v7.3 file

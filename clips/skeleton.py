@@ -12,7 +12,6 @@ from typing import ClassVar
 
 import numpy as np
 from pydantic import field_validator, model_validator
-from scipy.interpolate import make_interp_spline
 
 from clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
 from clips.errors import ClipError
@@ -33,6 +32,11 @@ class Skeleton(ClipModel):
     layout: str = "FLEX-21"
     confidence: np.ndarray | None = None
     """Optional (T, 21) per-joint confidence in [0, 1]; NaN = unknown."""
+    ears: np.ndarray | None = None
+    """Optional (T, 2, D) left and right ear of a camera layout, in the joints' frame (``clips.layouts.EARS``:
+    not internal joints, only the facing of a 2D view reads them); NaN = missing."""
+    ear_confidence: np.ndarray | None = None
+    """Optional (T, 2) confidence of ``ears`` in [0, 1]."""
 
     @field_validator("positions", mode="before")
     @classmethod
@@ -88,6 +92,16 @@ class Skeleton(ClipModel):
         data.flags.writeable = False
         return data
 
+    @field_validator("ears", "ear_confidence", mode="before")
+    @classmethod
+    def _check_ears(cls, value: object) -> np.ndarray | None:
+        if value is None:
+            return None
+        data = as_float_array(value, "skeleton.ears")
+        check_finite(data, "skeleton.ears", allow_nan=True)
+        data.flags.writeable = False
+        return data
+
     @model_validator(mode="after")
     def _check_confidence_shape(self) -> Skeleton:
         if self.confidence is not None and self.confidence.shape != self.positions.shape[:2]:
@@ -95,6 +109,14 @@ class Skeleton(ClipModel):
                 "skeleton.confidence",
                 f"expected shape {self.positions.shape[:2]} to match positions, got {self.confidence.shape}",
             )
+        frames, dims = self.positions.shape[0], self.positions.shape[2]
+        for name, value, shape in (("ears", self.ears, (frames, 2, dims)),
+                                   ("ear_confidence", self.ear_confidence, (frames, 2))):
+            if value is not None and value.shape != shape:
+                raise ClipError(f"skeleton.{name}", f"expected shape {shape} to match positions, got {value.shape}")
+        with np.errstate(invalid="ignore"):
+            if self.ear_confidence is not None and ((self.ear_confidence < 0) | (self.ear_confidence > 1)).any():
+                raise ClipError("skeleton.ear_confidence", "values must lie in [0, 1]")
         return self
 
     @property
@@ -187,7 +209,8 @@ def centre_on_pelvis(skeleton: Skeleton) -> Skeleton:
     pelvis = skeleton.positions[:, JOINT_INDEX["pelvis"]]
     if np.isnan(pelvis).all():
         raise ClipError("skeleton.positions", "pelvis is missing in every frame, cannot root-centre")
-    return skeleton.replace(positions=skeleton.positions - pelvis[:, None, :])
+    ears = None if skeleton.ears is None else skeleton.ears - pelvis[:, None, :]
+    return skeleton.replace(positions=skeleton.positions - pelvis[:, None, :], ears=ears)
 
 
 def median_torso_length(positions: np.ndarray) -> float | None:
@@ -215,7 +238,7 @@ def scale_by_torso(skeleton: Skeleton) -> Skeleton:
         scaled = skeleton.positions / length
     if length <= 0 or np.isinf(scaled).any() or np.nanmax(np.abs(scaled)) > 1e6:
         raise ClipError("skeleton.positions", f"torso length {length:g} is too small to scale by")
-    return skeleton.replace(positions=scaled)
+    return skeleton.replace(positions=scaled, ears=None if skeleton.ears is None else skeleton.ears / length)
 
 
 def resample(skeleton: Skeleton, length: int) -> Skeleton:
@@ -223,6 +246,7 @@ def resample(skeleton: Skeleton, length: int) -> Skeleton:
 
     A missing point stays missing, and spreads to the new frames that fall next to it.
     """
+    from scipy.interpolate import make_interp_spline
     if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < MIN_FRAMES:
         raise ClipError("length", f"must be an integer >= {MIN_FRAMES}, got {length!r}")
     if length > MAX_FRAMES:
@@ -230,8 +254,8 @@ def resample(skeleton: Skeleton, length: int) -> Skeleton:
     old_t = np.linspace(0.0, 1.0, skeleton.frames)
     new_t = np.linspace(0.0, 1.0, int(length))
     positions = make_interp_spline(old_t, skeleton.positions, k=1, axis=0, check_finite=False)(new_t)
-    confidence = None
-    if skeleton.confidence is not None:
-        confidence = make_interp_spline(old_t, skeleton.confidence, k=1, axis=0, check_finite=False)(new_t)
+    fields = {name: None if getattr(skeleton, name) is None
+              else make_interp_spline(old_t, getattr(skeleton, name), k=1, axis=0, check_finite=False)(new_t)
+              for name in ("confidence", "ears", "ear_confidence")}
     fps = skeleton.fps * (int(length) - 1) / (skeleton.frames - 1)
-    return skeleton.replace(positions=positions, confidence=confidence, fps=fps)
+    return skeleton.replace(positions=positions, fps=fps, **fields)

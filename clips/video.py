@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
-import av
 import numpy as np
 from pydantic import BaseModel, field_validator
 
 from clips.base import ClipModel, positive_number
 from clips.errors import ClipError
+
+if TYPE_CHECKING:  # PyAV is imported where a video is opened or written: reading keypoints needs none of it
+    import av
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class Video(ClipModel):
 @contextmanager
 def _open(source: VideoSource | str, **kwargs: object) -> Iterator[av.container.InputContainer]:
     """Open for reading; every failure, here or while decoding inside the block, is a ClipError."""
+    import av
     target: object = io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else source
     if isinstance(target, Path):
         target = str(target)
@@ -179,6 +182,7 @@ def write_video(target: str | Path | IO[bytes], video: Video, codec: str = "libx
 
     Width and height are cropped to even numbers, as yuv420p requires.
     """
+    import av
     frames = video.frames[:, : video.frames.shape[1] // 2 * 2, : video.frames.shape[2] // 2 * 2]
     if frames.shape[1] == 0 or frames.shape[2] == 0:
         raise ClipError("video.frames", "frames must be at least 2x2 pixels to encode")
@@ -195,6 +199,7 @@ def write_video(target: str | Path | IO[bytes], video: Video, codec: str = "libx
 
 def write_frame_folder(folder: str | Path, video: Video, quality: int = 3) -> None:
     """Write frames as FLEX-style numbered JPEGs (MJPEG ``qscale`` ``quality``: 2 best, 31 worst)."""
+    import av
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     frames = video.frames[:, : video.frames.shape[1] // 2 * 2, : video.frames.shape[2] // 2 * 2]

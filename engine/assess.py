@@ -19,7 +19,7 @@ from clips.errors import ClipError
 from clips.layouts import get_layout, is_camera
 from clips.segmentation import Repetition, repetitions
 from clips.skeleton import Skeleton, fill_gaps
-from engine.coaching import coach
+from engine.coaching import coach, view_notes
 from engine.detectors import Finding, evaluate
 from engine.evidence import ModelFinding
 from engine.features import Recording
@@ -43,11 +43,11 @@ def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = Non
                  sides: Mapping[str, str] | None = None) -> Recording:
     """What the features read: the cleaned ``skeleton`` (see :func:`clean_skeleton`; cleaned here when not
     given) and the sEMG envelope mapped onto the montage."""
-    positions, fps = None, None
+    positions, fps, ears = None, None, None
     if skeleton is None and clip.skeleton is not None:
         skeleton, sides = clean_skeleton(clip.skeleton)
     if skeleton is not None:
-        positions, fps = skeleton.positions, skeleton.fps
+        positions, fps, ears = skeleton.positions, skeleton.fps, skeleton.ears
     env, rate, channels = None, None, None
     if clip.emg is not None:
         montage = kg.action(clip.action).emg_channels
@@ -63,7 +63,7 @@ def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = Non
     if fps is None:
         raise ClipError("clip", "a skeleton or an sEMG recording is needed to assess form (video needs the pose extra)")
     return Recording(positions=positions, fps=fps, envelope=env, emg_rate=rate, channels=channels,
-                     sides=dict(sides or {}))
+                     sides=dict(sides or {}), ears=ears)
 
 
 def prepare(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None
@@ -110,6 +110,8 @@ def assess(
     mean, worst = set_score(scores)
     summary = _summary(kg, reports, cues, lang)
     timings["coach_ms"] = (time.perf_counter() - clock) * 1000
+    view = None if skeleton is None or skeleton.is_3d else _view(rec, skeleton, min_confidence)
+    notes = [] if assumed_fps is None else [kg.message("MsgAssumedFps", lang, fps=assumed_fps)]
     return Assessment(
         action=action.id, action_label=action.label.get(lang, action.label["en"]), lang=lang,
         score=round(mean.expected, 2), score_low=round(mean.low, 2), score_high=round(mean.high, 2),
@@ -117,8 +119,7 @@ def assess(
         summary=summary, kg_version=kg.version,
         detectors="rule detectors from Turtle" + "".join(sorted({f" + {f.source}" for f in model_findings})),
         timings_ms={k: round(v, 3) for k, v in timings.items()},
-        notes=[] if assumed_fps is None else [kg.message("MsgAssumedFps", lang, fps=assumed_fps)],
-        view=None if skeleton is None or skeleton.is_3d else _view(rec, skeleton, min_confidence),
+        notes=notes + ([] if view is None else view_notes(kg, view, lang)), view=view,
     )
 
 
@@ -130,6 +131,7 @@ def _view(rec: Recording, skeleton: Skeleton, min_confidence: float | None) -> V
         facing=facing.image_side() if told else None, facing_cue=facing.cue if told else None,
         facing_reason=None if told else facing, sides=rec.sides,
         min_confidence=get_layout(skeleton.layout).min_confidence if min_confidence is None else min_confidence,
+        toes_estimated=list(rec.estimated_toes), x_scale=round(rec.x_scale, 3),
     )
 
 
@@ -207,6 +209,6 @@ def _why_skipped(kg: KnowledgeGraph, skipped: CheckSkipped) -> str:
     """The message that names, in the lifter's words, what kind of gap kept a rule unchecked: read from the
     rule's detector, so the summary is the same in every language (the exact reason stays in the report)."""
     detector = kg.rules[skipped.rule].detector
-    if detector is None:
-        return "MsgWhyNoDetector"
+    if detector is None:  # a declared fault motion means the learned scorer was taught to see it
+        return "MsgWhyNoDetector" if kg.rules[skipped.rule].fault_motion else "MsgWhyNoModality"
     return "MsgWhyNoSemg" if detector.muscle is not None else "MsgWhyNoJoints"

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from engine.report import CoachingCue, RepetitionReport
+from engine.report import CoachingCue, RepetitionReport, ViewReport
 from kg import KnowledgeGraph
+
+CUE_MESSAGES = {"toes": "MsgCueToes", "face": "MsgCueFace", "knees": "MsgCueKnees", "hands": "MsgCueHands",
+                "ears": "MsgCueEars"}
+"""The words for each facing cue (``engine.features.FACING_CUES`` and the toes)."""
+LIMB_MESSAGES = {(limb, side): f"MsgView{limb.title()}{side.title()}"
+                 for limb in ("arm", "leg") for side in ("left", "right", "both")}
+"""The words for the side the rules read per limb (``clips.cleaning.LIMBS``)."""
 
 
 def rep_ranges(reps: list[int]) -> str:
@@ -47,3 +54,23 @@ def coach(
             rules=sorted({e.rule_source for _, e in hits}),
         ))
     return sorted(cues, key=lambda c: (-c.points_lost, c.error_type))
+
+
+def view_notes(kg: KnowledgeGraph, view: ViewReport, lang: str = "en") -> list[str]:
+    """How a 2D view was read, in the lifter's language: which way the lifter faces and the cue that told
+    it, the side read per limb and the confidence cut, and whether toe tips were estimated. Every fault
+    measured against the facing or the toes rests on these, so the report says them first."""
+    if view.facing is None:
+        lines = [kg.message("MsgViewFacingUnknown", lang)]
+    else:
+        lines = [kg.message("MsgViewFacing", lang, side=kg.message(f"MsgPicture{view.facing.title()}", lang),
+                            cue=kg.message(CUE_MESSAGES[view.facing_cue], lang))]
+    limbs = kg.message("MsgViewListJoin", lang).join(
+        kg.message(LIMB_MESSAGES[limb, side], lang) for limb, side in sorted(view.sides.items()))
+    if limbs:
+        lines.append(kg.message("MsgViewSides", lang, limbs=limbs, cut=view.min_confidence))
+    if view.toes_estimated:
+        sides = kg.message("MsgViewListJoin", lang).join(kg.message(f"MsgPicture{s.title()}", lang)
+                                                         for s in view.toes_estimated)
+        lines.append(kg.message("MsgViewToes", lang, sides=sides))
+    return lines

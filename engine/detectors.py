@@ -2,7 +2,8 @@
 
 A detector reads one feature over the rule's key step, reduces it with its statistic, and compares it
 with its threshold. Each rule gives one :class:`Finding`: present, absent, or abstained with the reason
-(no detector, 2D data for a depth-dependent feature, a joint or sEMG channel missing). It never guesses.
+(no detector, 2D data for a depth-dependent feature, a joint or sEMG channel missing). It never guesses. A rule
+without a detector says whether a fault motion is declared for it (the learned scorer can see it) or not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from engine.timeline import Span
 from kg import Comparator, Detector, KnowledgeGraph, PenaltyRule, ShapeViolation, Statistic
 
 Status = Literal["present", "absent", "abstained"]
+NO_DETECTOR = "no detector: only the model can see this error"
+"""Why a rule without a detector abstains when its Turtle declares a fault motion: synthetic data labels the
+error, so a learned scorer can be trained to see it."""
+NO_MODALITY = ("no detector and no fault motion: nothing recorded here shows this error, so neither rules nor model "
+               "check it")
+"""Why a rule abstains that has neither a detector nor a fault motion: no modality here can show it."""
 SIDED_JOINTS = frozenset(j.removeprefix("left_") for j in JOINTS if j.startswith("left_"))
 """Unsided joint names (``knee``) that a bilateral detector reads on each side (``left_knee``, ``right_knee``)."""
 
@@ -114,7 +121,7 @@ def check_detectors(kg: KnowledgeGraph) -> list[ShapeViolation]:
 def _usable(rule: PenaltyRule, rec: Recording) -> tuple[Detector, Feature]:
     detector = rule.detector
     if detector is None:
-        raise Abstain("no detector: only the model can see this error")
+        raise Abstain(NO_DETECTOR if rule.fault_motion else NO_MODALITY)
     feature = FEATURES.get(detector.feature)
     if feature is None:
         raise Abstain(f"feature {detector.feature} is not implemented")

@@ -38,20 +38,97 @@ class Recording:
     channels: dict[tuple[str, str], int] | None = None
     sides: dict[str, str] = field(default_factory=dict)
     """Per limb, the side kept by keypoint cleaning (``clips.cleaning``); empty when nothing was chosen."""
+    ears: np.ndarray | None = None
+    """(T, 2, D) left and right ear of a camera layout that has them (``Skeleton.ears``); only the facing reads
+    them."""
 
     @property
     def is_3d(self) -> bool:
         return self.positions is not None and self.positions.shape[2] == 3
 
-    def joint(self, name: str, span: slice) -> np.ndarray:
+    def joint(self, name: str, span: slice, along_floor: bool = False) -> np.ndarray:
+        """``name``'s track over ``span``. A measure that reads only ``along_floor`` (how far ahead a point
+        is) gets a 2D view's untracked toe tip estimated (:meth:`estimated_toes`); any other measure abstains
+        there, as the estimate assumes a flat foot and cannot show a heel rising or a foot tilting."""
         if self.positions is None:
             raise Abstain("no skeleton in this clip")
         if name not in JOINT_INDEX:
             raise Abstain(f"unknown joint {name!r}")
+        side = name.removesuffix("_foot")
+        if side in SIDES and side in self.estimated_toes:
+            if along_floor:
+                return self._toe_estimate[side][span]
+            raise Abstain(f"joint {name} is not tracked; its estimate from the ankle tells only how far ahead it is")
         track = self.positions[span, JOINT_INDEX[name]]
         if np.isnan(track).all():
+            if side in SIDES and isinstance(self._toe_estimate, str):
+                raise Abstain(f"joint {name} is not tracked and cannot be estimated: {self._toe_estimate}")
             raise Abstain(f"joint {name} is not tracked")
         return track
+
+    @cached_property
+    def estimated_toes(self) -> tuple[str, ...]:
+        """Sides whose toe tip a 2D view never tracks (COCO-17, OpenPose-18) and :meth:`joint` estimates."""
+        if self.positions is None or self.is_3d:
+            return ()
+        missing = [s for s in SIDES if np.isnan(self._raw(f"{s}_foot")).all()]
+        return tuple(missing) if not isinstance(self._toe_estimate, str) else ()
+
+    @cached_property
+    def _toe_estimate(self) -> dict[str, np.ndarray] | str:
+        """Per side, (T, 2) toe tips placed from the ankle: :data:`FOOT_REACH` shank lengths ahead along the
+        facing direction and :data:`ANKLE_HEIGHT` shank lengths down; or why they cannot be placed.
+
+        The shank (knee to ankle) is the tracked segment that scales the foot: it is the foot's neighbour,
+        it is seen whole from the side in every lift, and a 2D bone's length in the picture holds whatever
+        the camera distance. Lengths are in the picture's vertical unit; the reach is converted to the
+        horizontal unit with :meth:`x_scale`, as normalised coordinates divide x by the image width and y
+        by its height.
+        """
+        if isinstance(self.facing, str):
+            return self.facing
+        shanks = {}
+        for side in SIDES:
+            bone = self._raw(f"{side}_knee") - self._raw(f"{side}_ankle")
+            length = np.hypot(self.x_scale * bone[:, 0], bone[:, 1])
+            if not np.isnan(length).all():
+                shanks[side] = float(np.nanmedian(length))
+        if not shanks:
+            return "the shank (knee to ankle) that scales the foot is not tracked"
+        out = {}
+        for side in SIDES:
+            shank = shanks.get(side, max(shanks.values()))  # one person: the other leg's shank serves
+            reach = self.facing.direction[:, 0] * FOOT_REACH * shank / self.x_scale
+            drop = np.full_like(reach, -ANKLE_HEIGHT * shank)
+            out[side] = self._raw(f"{side}_ankle") + np.column_stack([reach, drop])
+        return out
+
+    @cached_property
+    def x_scale(self) -> float:
+        """How many picture-height units one horizontal unit of this 2D view spans: 1 for pixels, the image's
+        width / height for coordinates normalised per axis (MediaPipe writes x / width and y / height).
+
+        Pixels (any coordinate beyond :data:`NORMALISED_LIMIT`) are square: 1. Normalised coordinates carry
+        no image size, so the scale is read from the skeleton itself: bones keep their length, and the scale
+        is the one that makes the limb bones' lengths steadiest (least variance of log length) as they turn
+        through the set. Searched over :data:`ASPECT_RANGE`; a set whose bones never turn keeps 1.
+        """
+        if self.positions is None or self.is_3d or np.nanmax(np.abs(self.positions)) > NORMALISED_LIMIT:
+            return 1.0
+        bones = []
+        for side in SIDES:
+            for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
+                d = self._raw(f"{side}_{a}") - self._raw(f"{side}_{b}")
+                d = d[~np.isnan(d).any(axis=1) & (np.abs(d).sum(axis=1) > 0)]
+                if len(d) >= self.fps:  # a second of frames, or the bone says nothing
+                    bones.append(d)
+        if not bones:
+            return 1.0
+        grid = np.geomspace(1 / ASPECT_RANGE, ASPECT_RANGE, 241)
+        cost = sum(np.var(np.log(np.hypot(grid[:, None] * d[:, 0], d[:, 1])), axis=1) for d in bones)
+        if np.ptp(cost) < 1e-9:
+            return 1.0
+        return float(grid[int(np.argmin(cost))])
 
     def torso_length(self) -> float:
         length = None if self.positions is None else median_torso_length(self.positions)
@@ -81,7 +158,7 @@ class Recording:
         as a lifter may turn between sets of a recording but not within a second). A 2D view without toes
         (COCO-17, OpenPose-18) is read from the body, over the same second, by the first cue that is clear
         there (:data:`FACING_CUES`): the nose ahead of the neck, the knees bending forward of the hip-ankle
-        line, the hands working in front of the shoulders.
+        line, the hands working in front of the shoulders, the nose and the ears.
         """
         if self.positions is None:
             return "no skeleton in this clip"
@@ -98,7 +175,8 @@ class Recording:
             direction[new] = sign[new]
             decided[cue] = int(new.sum())
         if np.isnan(direction).all():
-            return "facing direction cannot be told: no toes, and neither the face, the knees nor the hands show it"
+            return ("facing direction cannot be told: no toes, and neither the face, the knees, the hands nor the ears "
+                    "show it")
         return Facing(direction[:, None], max(decided, key=decided.__getitem__))
 
     def _toes_forward(self) -> np.ndarray | None:
@@ -125,7 +203,12 @@ class Recording:
             torso = self.torso_length()
         except Abstain:
             return np.full((self.positions.shape[0], 0), np.nan)
-        if cue == "face":
+        if cue == "ears":
+            if self.ears is None:
+                return np.full((self.positions.shape[0], 0), np.nan)
+            pairs = [(self._raw("head"), self.ears[:, k]) for k in range(2)]
+            pairs += [(self.ears[:, k], self._raw("thorax")) for k in range(2)]
+        elif cue == "face":
             pairs = [(self._raw("head"), self._raw("neck"))]
         elif cue == "knees":
             pairs = [(self._raw(f"{s}_knee"), 0.5 * (self._raw(f"{s}_hip") + self._raw(f"{s}_ankle"))) for s in SIDES]
@@ -137,10 +220,29 @@ class Recording:
         return self.positions[:, JOINT_INDEX[name]]
 
 
-FACING_CUES = ("face", "knees", "hands")
+FACING_CUES = ("face", "knees", "hands", "ears")
 """Cues for the facing direction of a 2D view without toes, most reliable first: the face always points
 forward and is tracked by every layout; knees bend only forward but a curl keeps them straight; the hands
-work in front of the body in most lifts, but not all (an overhead triceps extension)."""
+work in front of the body in most lifts, but not all (an overhead triceps extension). Last, the ears (COCO-17,
+OpenPose and MediaPipe give them): the nose lies ahead of the ears (~10 cm, 0.2 torso lengths), and where the
+nose is lost (the head turned down or away) the ear still sits ahead of the mid-shoulder in a lifter's usual
+forward head posture (craniovertebral angle under 90 deg); an ear far behind the shoulders is rare, so the
+pairs agree or the cue stays silent (:data:`FACING_AGREEMENT`)."""
+FOOT_REACH = 0.46
+"""Ankle joint to toe tip along the floor, in shank lengths (knee to ankle joint centres). Winter, Biomechanics
+and Motor Control of Human Movement, 4th ed. (2009), Fig. 4.1 (segment lengths after Drillis & Contini 1966):
+foot length 0.152 H, knee height 0.285 H and ankle height 0.039 H, so the shank is 0.246 H. The ankle sits
+above a point about a quarter of the foot length from the heel (an assumption of foot shape, not in that
+table), leaving 0.75 x 0.152 H = 0.114 H ahead of it: 0.46 shank lengths. Not fitted to any recording."""
+ANKLE_HEIGHT = 0.16
+"""Ankle joint above the floor (and the toe tip of a flat foot), in shank lengths: 0.039 H / 0.246 H (Winter, as
+above)."""
+NORMALISED_LIMIT = 2.0
+"""Largest coordinate of normalised keypoints: they lie in [0, 1] of the picture's width and height (a little
+beyond for a point off the picture, as MediaPipe writes it); a detector's pixel coordinates exceed 2."""
+ASPECT_RANGE = 2.5
+"""Widest image aspect ratio :meth:`Recording.x_scale` considers, either way: 21:9 (2.33) and a portrait phone
+video (9:16) lie inside."""
 FACING_MIN_OFFSET = 0.05
 """Torso lengths (~2.5 cm) an offset must reach to count as a vote: less is keypoint jitter."""
 FACING_AGREEMENT = 0.8
@@ -194,14 +296,14 @@ def segment_inclination(rec: Recording, joints: tuple[str, ...], span: slice) ->
 
 
 def horizontal_offset(rec: Recording, joints: tuple[str, ...], span: slice) -> np.ndarray:
-    a, b = (rec.joint(j, span) for j in joints)
+    a, b = (rec.joint(j, span, along_floor=True) for j in joints)
     return np.einsum("th,th->t", rec.horizontal(a - b), rec.forward(span)) / rec.torso_length()
 
 
 def leading_side(rec: Recording, span: slice) -> np.ndarray:
     """(n,) True where the left foot is ahead of the right one along the facing direction (the front leg
     of a lunge or split stance)."""
-    gap = rec.joint("left_foot", span) - rec.joint("right_foot", span)
+    gap = rec.joint("left_foot", span, along_floor=True) - rec.joint("right_foot", span, along_floor=True)
     return np.einsum("th,th->t", rec.horizontal(gap), rec.forward(span)) > 0
 
 

@@ -67,14 +67,20 @@ class ViewReport(BaseModel):
 
     facing: Literal["left", "right"] | None = Field(
         default=None, description="Where the lifter faces in the picture; None when it cannot be told")
-    facing_cue: Literal["toes", "face", "knees", "hands"] | None = Field(
+    facing_cue: Literal["toes", "face", "knees", "hands", "ears"] | None = Field(
         default=None, description="What told the facing: where the toes point, the nose ahead of the neck, the "
-        "knees bending forward, or the hands working in front of the shoulders")
+        "knees bending forward, the hands working in front of the shoulders, or the nose ahead of the ears "
+        "(the ears ahead of the shoulders where the nose is lost)")
     facing_reason: str | None = Field(default=None, description="Why the facing could not be told")
     sides: dict[str, Literal["left", "right", "both"]] = Field(
         default_factory=dict, description="Per limb (arm, leg), the side the rules read: the one the camera "
         "sees when the other is hidden behind the body, the same for every repetition")
     min_confidence: float = Field(description="Keypoints scored below this counted as missing")
+    toes_estimated: list[Literal["left", "right"]] = Field(
+        default_factory=list, description="Sides whose toe tip the detector does not give and was estimated from "
+        "the ankle, the facing and the shank length (used only for how far ahead it is)")
+    x_scale: float = Field(default=1.0, description="Horizontal over vertical unit of the keypoints, read from "
+                           "the bones' steady lengths (1 for pixels; the image's width / height when normalised)")
 
 
 class Assessment(BaseModel):

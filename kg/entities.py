@@ -41,6 +41,15 @@ class SideSelection(FKGChoice):
     LeadingSide = "LeadingSide"
 
 
+class MotionQuantity(FKGChoice):
+    """What a fault motion changes besides a body degree of freedom (``fkg:MotionQuantity``)."""
+
+    FirstHalfDuration = "FirstHalfDuration"
+    SecondHalfDuration = "SecondHalfDuration"
+    MuscleGain = "MuscleGain"
+    MuscleOnsetDelay = "MuscleOnsetDelay"
+
+
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
     """Where a node is defined, so every point lost can be traced to a line of Turtle."""
@@ -102,6 +111,20 @@ class Detector:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultMotion:
+    """How a rule's error looks in motion (``fkg:faultMotion``), so the synthetic generator can show and label
+    an error no detector finds: a synthetic-body degree of freedom (``dof``, its ``fkg:dofName``; an unsided
+    one such as ``arm`` means both sides) or a ``quantity`` changes by ``amount`` in the rule's key step;
+    sEMG changes name their ``muscle`` and, for a gain on one side only, the ``side`` (``left``/``right``)."""
+
+    amount: float
+    dof: str | None = None
+    quantity: MotionQuantity | None = None
+    muscle: str | None = None
+    side: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PenaltyRule:
     id: str
     action: str
@@ -111,6 +134,7 @@ class PenaltyRule:
     counting_mode: str
     source: SourceLocation
     detector: Detector | None = None
+    fault_motion: FaultMotion | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import queries
+from kg import queries, shape_cache
 from kg.entities import (
     Action,
     Comparator,
     Detector,
     EMGChannel,
     ErrorType,
+    FaultMotion,
     Feedback,
     FKGChoice,
     KeyStep,
+    MotionQuantity,
     PenaltyRule,
     SideSelection,
     SourceLocation,
@@ -26,8 +28,7 @@ from kg.entities import (
 )
 from kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
 from kg.loader import ParsedOntology, parse_ontology
-from kg.namespace import PREFIXES, WHERE, iri, local_name
-from kg.validation import check_shapes, to_rdflib
+from kg.namespace import PREFIXES, after_where, iri, local_name
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,20 @@ def python_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> Bindi
         if kind in {"decimal", "double", "float"}:
             return float(term.value)
     return term.value
+
+
+def _check_shapes(parsed: ParsedOntology, store: ox.Store) -> None:
+    """Validate against the shapes: violations raise, warnings are logged, a clean pass is remembered."""
+    from kg.validation import check_shapes, to_rdflib  # pySHACL and rdflib load only for files not seen before
+
+    violations = check_shapes(to_rdflib(parsed.triples), store, to_rdflib(parsed.shapes), parsed.locations)
+    errors = [v for v in violations if v.severity == "Violation"]
+    for warning in set(violations) - set(errors):
+        log.warning("%s", warning)
+    if errors:
+        raise ShapeViolationError(errors)
+    if not violations:
+        shape_cache.remember(parsed.version)
 
 
 class KnowledgeGraph:
@@ -92,12 +107,8 @@ class KnowledgeGraph:
         parsed = parse_ontology(root, dict(overrides or {}))
         store = ox.Store()
         store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in parsed.triples)
-        violations = check_shapes(to_rdflib(parsed.triples), store, to_rdflib(parsed.shapes), parsed.locations)
-        errors = [v for v in violations if v.severity == "Violation"]
-        for warning in set(violations) - set(errors):
-            log.warning("%s", warning)
-        if errors:
-            raise ShapeViolationError(errors)
+        if not shape_cache.passed(parsed.version):
+            _check_shapes(parsed, store)
         graph = cls(root, parsed, store, time.perf_counter() - start)
         problems = [v for check in checks for v in check(graph)]
         if problems:
@@ -120,10 +131,10 @@ class KnowledgeGraph:
         """The query with ``bindings`` as a ``VALUES`` block at the start of its WHERE clause; a binding
         that starts with a capital letter is an FKG id (``A16``) and binds that node's IRI."""
         values = " ".join(f"VALUES ?{k} {{ {_term(v)} }}" for k, v in bindings.items())
-        sparql, found = WHERE.subn(lambda m: f"{m.group(0)} {values} ", sparql, count=1)
-        if not found:
+        bound = after_where(sparql, values)
+        if bound is None:
             raise SyntaxError("variables can only be bound in a query with an explicit WHERE clause")
-        return sparql
+        return bound
 
     def select(self, sparql: str, **bindings: str | float) -> list[dict[str, Binding]]:
         """Rows of a SELECT query as plain Python values (FKG ids, numbers, strings)."""
@@ -223,12 +234,14 @@ class KnowledgeGraph:
         return out
 
     def _read_rules(self) -> dict[str, PenaltyRule]:
-        """Rules with their detectors. SHACL's ``sh:class`` accepts any declared statistic, comparator or
-        side selection; one the engine does not implement is rejected here, with the rule's file:line."""
+        """Rules with their detectors and fault motions. SHACL's ``sh:class`` accepts any declared statistic,
+        comparator, side selection or motion quantity; one the engine does not implement is rejected here, with
+        the rule's file:line."""
         joints: dict[str, list[str]] = {}
         for j in self.select(queries.text("_detector_joints")):  # by rule, then place in the list
             joints.setdefault(str(j["r"]), []).append(str(j["name"]))
-        rules, problems = {}, []
+        motions, problems = self._read_fault_motions()
+        rules = {}
         for r in self.select(queries.text("_rules")):
             source = self._loc(r["r"])
             unknown = [_unknown_choice(r["r"], prop, kind, r[column], source) for column, prop, kind in _CHOICES
@@ -243,10 +256,27 @@ class KnowledgeGraph:
                     threshold=float(r["threshold"]), min_duration=float(r["minDuration"] or 0.0),
                     side_selection=SideSelection(r["sides"] or SideSelection.EitherSide),
                 ),
+                fault_motion=motions.get(r["r"]),
             )
         if problems:
             raise ShapeViolationError(problems)
         return rules
+
+    def _read_fault_motions(self) -> tuple[dict[str, FaultMotion], list[ShapeViolation]]:
+        """Each rule's fault motion (SHACL has checked its shape), and the motion quantities the engine lacks."""
+        motions, problems = {}, []
+        for r in self.select(queries.text("_fault_motions")):
+            quantity = r["quantity"]
+            if quantity is not None and quantity not in {member.value for member in MotionQuantity}:
+                problems.append(_unknown_choice(r["r"], "changes", MotionQuantity, quantity, self._loc(r["r"]),
+                                                part="faultMotion"))
+                continue
+            motions[r["r"]] = FaultMotion(
+                amount=float(r["amount"]), dof=None if quantity is not None else r["dof"],
+                quantity=None if quantity is None else MotionQuantity(quantity), muscle=r["muscle"],
+                side=None if r["side"] is None else str(r["side"]).lower(),
+            )
+        return motions, problems
 
     def _read_actions(self) -> dict[str, Action]:
         labels = self._labels(queries.text("_action_labels"))
@@ -284,12 +314,13 @@ _CHOICES: tuple[tuple[str, str, type[FKGChoice]], ...] = (
 """Detector values read as enums: (column of ``_rules.rq``, FKG property, the values the engine implements)."""
 
 
-def _unknown_choice(rule: str, prop: str, kind: type[FKGChoice], value: Binding, source: SourceLocation
-                    ) -> ShapeViolation:
-    """A detector value that SHACL let through (a declared individual) but the engine cannot evaluate."""
+def _unknown_choice(rule: str, prop: str, kind: type[FKGChoice], value: Binding, source: SourceLocation,
+                    part: str = "detector") -> ShapeViolation:
+    """A detector or fault-motion value that SHACL let through (a declared individual) but the engine cannot
+    evaluate."""
     name = f"fkg:{value}" if "/" not in str(value) else f"<{value}>"
     known = ", ".join(f"fkg:{member}" for member in kind)
-    return ShapeViolation(focus=f"{rule}/detector", path=prop, severity="Violation", file=source.file,
+    return ShapeViolation(focus=f"{rule}/{part}", path=prop, severity="Violation", file=source.file,
                           line=source.line, message=f"fkg:{prop} {name} is not implemented by the engine ({known})")
 
 

@@ -27,5 +27,16 @@ def iri(local: str) -> str:
     return FKG + local
 
 
-WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
-"""The opening of a query's WHERE clause, where variable bindings and SHACL targets are inserted."""
+SKIPPED = r"""\#[^\n]*|'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>"""
+"""What SPARQL text says that is not query structure: comments, strings and IRIs (regex alternatives)."""
+_WHERE = re.compile(rf"(?P<skip>{SKIPPED})|(?P<where>\bWHERE\s*\{{)", re.IGNORECASE | re.DOTALL)
+
+
+def after_where(query: str, text: str) -> str | None:
+    """``query`` with ``text`` put at the start of its WHERE clause (where variable bindings and SHACL
+    targets go), or ``None`` when it has no explicit WHERE; a "WHERE {" inside a comment, string or IRI is
+    not the clause."""
+    for match in _WHERE.finditer(query):
+        if match.lastgroup == "where":
+            return f"{query[:match.end()]} {text} {query[match.end():]}"
+    return None

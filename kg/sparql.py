@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from kg import queries
 from kg.errors import QueryError, QueryRefusedError
 from kg.graph import Binding, KnowledgeGraph, python_value
-from kg.namespace import PREFIXES
+from kg.namespace import PREFIXES, SKIPPED
 from kg.sandbox import QueryAnswer, QuerySandbox, syntax_message
 
 MAX_QUERY_CHARS = 20_000
@@ -44,7 +44,7 @@ GRAPH_MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "rdfxm
 
 # Comments, strings and IRIs are skipped when looking for keywords and brackets.
 _LEXEME = re.compile(
-    r"""(?P<skip>\#[^\n]*|'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>)"""
+    rf"""(?P<skip>{SKIPPED})"""
     r"""|(?P<word>(?<![\w?$:@])[A-Za-z_][\w-]*(?![\w:-]))|(?P<open>[{(])|(?P<close>[})])""",
     re.DOTALL,
 )

@@ -17,7 +17,7 @@ from rdflib.namespace import RDF, SH
 
 from kg.entities import SourceLocation
 from kg.errors import ShapeViolation
-from kg.namespace import FKG, PREFIXES, WHERE, local_name
+from kg.namespace import FKG, PREFIXES, after_where, local_name
 
 _THIS = re.compile(r"\$this\b")
 _FIELD = re.compile(r"\{\?(\w+)\}")
@@ -77,7 +77,8 @@ def _sparql_results(
 ) -> list[ShapeViolation]:
     found = []
     for target, select, message in constraints:
-        query = WHERE.sub(lambda m, t=target: f"{m.group(0)} {t} ", _THIS.sub("?this", select), count=1)
+        select = _THIS.sub("?this", select)
+        query = after_where(select, target) or select
         solutions = store.query(query, prefixes=PREFIXES)
         names = [v.value for v in solutions.variables]
         for row in solutions:

@@ -18,14 +18,19 @@ DOFS = (
     "l_thigh", "l_shank", "r_thigh", "r_shank",
     "l_arm", "l_arm_out", "l_fore", "l_fore_out",
     "r_arm", "r_arm_out", "r_fore", "r_fore_out",
+    "neck", "protract", "twist", "l_wrist", "r_wrist",
 )  # fmt: skip
 """Degrees of freedom. ``trunk``: forward lean. ``*_thigh``: forward swing from hanging. ``*_shank``: knee
 ahead of the ankle. ``*_arm`` / ``*_fore``: elevation of upper arm / forearm from hanging (forward positive,
 backward negative); ``*_out``: how far that elevation turns from forward (0) to sideways (90). ``stance``:
 feet apart in hip widths; ``knee_in``: knees pulled toward the midline (fraction of thigh length);
-``heel``: heels raised (m); ``shrug``: shoulders raised (m)."""
+``heel``: heels raised (m); ``shrug``: shoulders raised (m). ``neck``: head tipped back from the trunk's
+line (deg); ``protract``: shoulders drawn forward, square to the trunk (m); ``twist``: the shoulder line
+turned about the trunk's axis, left shoulder forward (deg); ``*_wrist``: the hand tipped from the forearm's
+line, further in the forearm's elevation (deg). The last five rest at 0 in every pose: they exist so that
+Turtle fault motions can show rounded shoulders, a cranked neck, a rotating torso and bent wrists."""
 
-SIDED_DOFS = ("thigh", "shank", "arm", "arm_out", "fore", "fore_out")
+SIDED_DOFS = ("thigh", "shank", "arm", "arm_out", "fore", "fore_out", "wrist")
 """Degrees of freedom that come in ``l_``/``r_`` pairs, by their unsided name."""
 
 
@@ -81,13 +86,18 @@ def positions(dofs: dict[str, np.ndarray], body: Proportions) -> np.ndarray:
 
     trunk = np.radians(dofs["trunk"])
     trunk_dir = np.stack([np.sin(trunk), np.cos(trunk), np.zeros(frames)], axis=-1)
+    chest_dir = np.stack([np.cos(trunk), -np.sin(trunk), np.zeros(frames)], axis=-1)  # forward, square to the trunk
+    head = trunk - np.radians(dofs["neck"])
+    head_dir = np.stack([np.sin(head), np.cos(head), np.zeros(frames)], axis=-1)
+    twist = np.radians(dofs["twist"])[:, None]
     pelvis = np.zeros((frames, 3))
     thorax = pelvis + body.torso * trunk_dir
+    neck = thorax + body.neck * trunk_dir
     put("pelvis", pelvis)
     put("spine", (pelvis + thorax) / 2)
     put("thorax", thorax)
-    put("neck", thorax + body.neck * trunk_dir)
-    put("head", thorax + (body.neck + body.head) * trunk_dir)
+    put("neck", neck)
+    put("head", neck + body.head * head_dir)
     for side, lateral in (("left", 1.0), ("right", -1.0)):
         s = side[0]
         across = np.array([0.0, 0.0, lateral])
@@ -101,14 +111,17 @@ def positions(dofs: dict[str, np.ndarray], body: Proportions) -> np.ndarray:
         ankle = ankle + stance / 2 + (dofs["knee_in"] * body.thigh)[:, None] * across
         foot = ankle + body.foot * np.array([1.0, 0.0, 0.0]) - (body.ankle_height - 0.02) * up
         ankle = ankle + dofs["heel"][:, None] * up
-        shoulder = thorax + body.shoulder_half_width * across + dofs["shrug"][:, None] * up
+        turned = np.cos(twist) * across + lateral * np.sin(twist) * chest_dir
+        shoulder = (thorax + body.shoulder_half_width * turned + dofs["shrug"][:, None] * up
+                    + dofs["protract"][:, None] * chest_dir)
         arm = _limb(dofs[f"{s}_arm"], dofs[f"{s}_arm_out"], lateral)
         fore = _limb(dofs[f"{s}_fore"], dofs[f"{s}_fore_out"], lateral)
+        hand = _limb(dofs[f"{s}_fore"] + dofs[f"{s}_wrist"], dofs[f"{s}_fore_out"], lateral)
         elbow = shoulder + body.upper_arm * arm
         wrist = elbow + body.forearm * fore
         for name, value in (("hip", hip), ("knee", knee), ("ankle", ankle), ("foot", foot),
                             ("shoulder", shoulder), ("elbow", elbow), ("wrist", wrist),
-                            ("hand", wrist + body.hand * fore)):
+                            ("hand", wrist + body.hand * hand)):
             put(f"{side}_{name}", value)
     return _place(out, dofs["pitch"])
 

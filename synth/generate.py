@@ -28,7 +28,7 @@ from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
 from synth.body import DOFS, SIDED_DOFS, Proportions, positions
 from synth.emg import activation, raw_emg
-from synth.inject import MARGIN, Knob, apply, plan_for
+from synth.inject import Knob, apply, plan_for
 from synth.motion import Rep, Tempo, animate
 from synth.render import render_side_view
 
@@ -108,11 +108,11 @@ def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: 
             errors = sorted(rng.choice(sorted(plan), size=count, replace=False).tolist())
     missing = [r for r in errors if r not in plan]
     if missing:
-        raise ValueError(f"cannot inject {missing}: no detector, or no body change shows them")
+        raise ValueError(f"cannot inject {missing}: neither a detector nor a fault motion shows them")
     gains: dict = {}
     delays: dict = {}
     for rule_id in sorted(errors, key=lambda r: not plan[r].dof.startswith("tempo")):  # tempo re-times
-        knob: Knob = plan[rule_id].scaled(MARGIN)
+        knob: Knob = plan[rule_id]
         rep, more_gains, more_delays = apply(kg, action, rep, kg.rules[rule_id], knob, tempo)
         gains.update(more_gains)
         delays.update(more_delays)

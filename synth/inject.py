@@ -1,8 +1,10 @@
-"""Inject an error into a synthetic repetition through the detector that finds it.
+"""Inject an error into a synthetic repetition through the detector that finds it, or its declared motion.
 
-For each rule, a search tries small changes of one body angle (or tempo, or sEMG gain/onset) inside the
-rule's key step, and keeps the smallest change that makes the rule's own detector fire while firing as
-few other rules as possible. Nothing here knows any exercise or error: the Turtle detectors define them.
+For each rule with a detector, a search tries small changes of one body angle (or tempo, or sEMG
+gain/onset) inside the rule's key step, and keeps the smallest change that makes the rule's own detector
+fire while firing as few other rules as possible. A rule without a detector is injected through its
+Turtle fault motion (``fkg:faultMotion``), as declared. Nothing here knows any exercise or error: the
+Turtle detectors and fault motions define them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from clips.flex import EMG_RATE_HZ
 from engine.detectors import evaluate
 from engine.features import Recording
 from engine.timeline import key_step_spans
-from kg import KnowledgeGraph, PenaltyRule
+from kg import FaultMotion, KnowledgeGraph, MotionQuantity, PenaltyRule
 from synth.body import DOFS, SIDED_DOFS, Proportions, positions
 from synth.emg import activation
 from synth.motion import Rep, Tempo, animate
@@ -31,22 +33,24 @@ stays shallow through the bottom, not just until the planned turn."""
 ANGLES = (5, 10, 15, 20, 30, 40, 50, 60, 75)
 STEPS = {
     "stance": (0.3, 0.6, 1.0, 1.5), "knee_in": (0.05, 0.1, 0.15, 0.2, 0.3),
-    "heel": (0.02, 0.04, 0.06, 0.08), "shrug": (0.02, 0.04, 0.06, 0.08),
+    "heel": (0.02, 0.04, 0.06, 0.08), "shrug": (0.02, 0.04, 0.06, 0.08), "protract": (0.02, 0.04, 0.06, 0.08),
 }
 MARGIN = 1.3
 """Injected changes are this much larger than the smallest that fires the detector on the canonical
 body, so that subject variation does not hide them."""
-UNITS = {"stance": 0.1, "knee_in": 0.05, "heel": 0.02, "shrug": 0.02, "tempo": 0.4, "emg_gain": 0.2,
-         "emg_delay": 0.1}
+UNITS = {"stance": 0.1, "knee_in": 0.05, "heel": 0.02, "shrug": 0.02, "protract": 0.02, "tempo": 0.4,
+         "emg_gain": 0.2, "emg_delay": 0.1}
 
 
 @dataclass(frozen=True)
 class Knob:
-    """One change to a repetition: a body angle (``dof``), ``tempo_first``/``tempo_second`` (duration
-    factor), ``emg_gain_left``/``emg_gain_right`` (factor) or ``emg_delay`` (seconds), by ``amount``."""
+    """One change to a repetition: a body angle (``dof``; ``both_<dof>`` for both sides of a sided one),
+    ``tempo_first``/``tempo_second`` (duration factor), ``emg_gain_left``/``_right``/``_both`` (factor) or
+    ``emg_delay`` (seconds), by ``amount``; sEMG changes apply to ``muscle`` (default: the rule detector's)."""
 
     dof: str
     amount: float
+    muscle: str | None = None
 
     @property
     def cost(self) -> float:
@@ -84,12 +88,14 @@ def apply(kg: KnowledgeGraph, action: str, rep: Rep, rule: PenaltyRule, knob: Kn
     """The repetition with ``knob`` applied inside ``rule``'s key step; sEMG gains and delays returned."""
     gains: dict[tuple[str, str], float] = {}
     delays: dict[str, float] = {}
-    muscle = rule.detector.muscle if rule.detector else None
+    muscle = knob.muscle or (rule.detector.muscle if rule.detector else None)
     if knob.dof.startswith("tempo"):
         first, second = (knob.amount, 1.0) if knob.dof == "tempo_first" else (1.0, knob.amount)
         return animate(kg.action(action), rep.fps, tempo.scaled(first, second), rep.jitter), gains, delays
     if knob.dof.startswith("emg_gain"):
-        gains[(muscle, knob.dof.rsplit("_", 1)[1])] = knob.amount
+        side = knob.dof.rsplit("_", 1)[1]
+        for s in ("left", "right") if side == "both" else (side,):
+            gains[(muscle, s)] = knob.amount
         return rep, gains, delays
     if knob.dof == "emg_delay":
         delays[muscle] = knob.amount
@@ -136,8 +142,8 @@ def firing(kg: KnowledgeGraph, action: str, rep: Rep, rec: Recording, rules: lis
 
 
 Plan = Mapping[str, tuple[Knob | None, frozenset[str]]]
-"""Rule id -> (the knob that injects its error, other rules that knob also fires); ``None`` when the error
-cannot be shown on a synthetic body."""
+"""Rule id -> (the knob that injects its error, at the size injected; other rules that knob also fires);
+``None`` when the error cannot be shown on a synthetic body."""
 
 PLAN_VERSIONS = 4
 """Plans are kept for this many graph versions, the most recently used; keying by version rather than by
@@ -148,16 +154,25 @@ _plans_lock = threading.Lock()
 
 def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
     """Per rule, the change that fires its detector on the canonical body with the fewest other faults, then
-    the smallest; candidates costing over twice the best found so far are not tried."""
+    the smallest (candidates costing over twice the best found so far are not tried), made ``MARGIN`` larger;
+    for a rule without a detector, its declared fault motion. Either way the other rules whose detectors the
+    injected change fires on the canonical body are listed with it."""
     tempo, body = Tempo(), Proportions()
     base = animate(kg.action(action), fps, tempo)
     base_rec = recording(kg, action, base, body)
     clean = firing(kg, action, base, base_rec)
     plan: dict[str, tuple[Knob | None, frozenset[str]]] = {}
     knobs = sorted(candidates(), key=lambda k: k.cost)
+
+    def also_fired(rule: PenaltyRule, knob: Knob) -> frozenset[str]:
+        """The other faults a change shows, at the size the generator injects it."""
+        rep, rec = _tried(kg, action, base, base_rec, body, rule, knob, tempo)
+        return frozenset(firing(kg, action, rep, rec) - clean - {rule.id})
+
     for rule in kg.rules_of(action):
         if rule.detector is None:
-            plan[rule.id] = (None, frozenset())
+            knob = declared_knob(rule.fault_motion) if rule.fault_motion else None
+            plan[rule.id] = (knob, also_fired(rule, knob) if knob else frozenset())
             continue
         best: tuple[int, float, Knob, frozenset[str]] | None = None
         for knob in knobs:
@@ -168,14 +183,28 @@ def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob |
                 continue
             if not firing(kg, action, *_tried(kg, action, base, base_rec, body, rule, knob, tempo), [rule]):
                 continue
-            # the other faults this change shows, at the size the generator injects it
-            extra = frozenset(firing(kg, action, *_tried(kg, action, base, base_rec, body, rule,
-                                                         knob.scaled(MARGIN), tempo)) - clean - {rule.id})
+            extra = also_fired(rule, knob.scaled(MARGIN))
             key = (len(extra), knob.cost)
             if best is None or key < best[:2]:
                 best = (len(extra), knob.cost, knob, extra)
-        plan[rule.id] = (best[2], best[3]) if best else (None, frozenset())
+        plan[rule.id] = (best[2].scaled(MARGIN), best[3]) if best else (None, frozenset())
     return plan
+
+
+_QUANTITY_KNOBS = {MotionQuantity.FirstHalfDuration: "tempo_first", MotionQuantity.SecondHalfDuration: "tempo_second",
+                   MotionQuantity.MuscleOnsetDelay: "emg_delay"}
+"""The knob each declared motion quantity turns (a gain's knob also names its side)."""
+
+
+def declared_knob(motion: FaultMotion) -> Knob:
+    """The change a Turtle fault motion declares, as the generator applies it: an unsided name of a sided
+    degree of freedom (``arm``) moves both sides."""
+    if motion.quantity == MotionQuantity.MuscleGain:
+        return Knob(f"emg_gain_{motion.side or 'both'}", motion.amount, motion.muscle)
+    if motion.quantity is not None:
+        return Knob(_QUANTITY_KNOBS[motion.quantity], motion.amount, motion.muscle)
+    dof = f"both_{motion.dof}" if motion.dof in SIDED_DOFS else motion.dof
+    return Knob(dof, motion.amount)
 
 
 def _tried(kg: KnowledgeGraph, action: str, base: Rep, base_rec: Recording, body: Proportions,

@@ -95,7 +95,8 @@ def test_rules_check_puts_an_edited_copy_in_place_of_its_namesake(tmp_path: Path
     copy = tmp_path / "errors.ttl"
     copy.write_text((ONTOLOGY_DIR / "errors.ttl").read_text(encoding="utf-8"), encoding="utf-8")
     out = flexaqa("rules", "check", str(copy))
-    assert out.returncode == 0 and "files 25" in out.stdout
+    files = sum(1 for p in ONTOLOGY_DIR.rglob("*.ttl") if p.name != "shapes.ttl")  # the copy replaces one
+    assert out.returncode == 0 and f"files {files}," in out.stdout
     assert flexaqa("rules", "check", str(tmp_path / "nope.ttl")).returncode != 0
 
 

@@ -255,6 +255,71 @@ def test_a_mirrored_view_faces_left(kg: KnowledgeGraph) -> None:
 def test_a_3d_report_has_no_view_section(kg: KnowledgeGraph) -> None:
     report = assess(kg, synthetic_set(kg, "A16", [[]], seed=3))
     assert report.view is None and "view" not in report.model_dump(mode="json")
+    assert not report.notes, "the view notes are for 2D clips only"
+
+
+def _earless_curl(kg: KnowledgeGraph, ears: bool) -> Skeleton:
+    """A COCO-17 side view of a curl (faces right) with the nose, the arms and the knees lost: no cue but the
+    ears is left. The ears sit 0.1 torso lengths (~5 cm) ahead of the shoulders and 0.4 above (a usual
+    forward head posture; the body model has no ears)."""
+    frames = side_view(kg, "COCO-17", action="A01")
+    joints = get_layout("COCO-17").joints
+    shoulders = frames[:, [joints.index("left_shoulder"), joints.index("right_shoulder")]].mean(axis=1)
+    hips = frames[:, [joints.index("left_hip"), joints.index("right_hip")]].mean(axis=1)
+    torso = np.median(np.linalg.norm(shoulders[:, :2] - hips[:, :2], axis=1))
+    if ears:
+        for ear in ("left_ear", "right_ear"):
+            frames[:, joints.index(ear)] = shoulders + [0.1 * torso, -0.4 * torso, 0.0]  # image y points down
+    for joint in ("nose", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_knee", "right_knee"):
+        frames[:, joints.index(joint)] = 0.0
+    return skeleton_from_array(frames, "COCO-17", 30.0).skeleton
+
+
+def test_the_ears_tell_the_facing_when_the_nose_is_lost(kg: KnowledgeGraph) -> None:
+    with_ears = assess(kg, Clip(action="A01", skeleton=_earless_curl(kg, ears=True)))
+    assert with_ears.view.facing == "right" and with_ears.view.facing_cue == "ears"
+    without = assess(kg, Clip(action="A01", skeleton=_earless_curl(kg, ears=False)))
+    assert without.view.facing is None and "ears" in without.view.facing_reason
+
+
+def test_the_ears_follow_the_skeleton_through_resampling_and_centring(kg: KnowledgeGraph) -> None:
+    from clips.skeleton import centre_on_pelvis, resample
+
+    skeleton = _earless_curl(kg, ears=True)
+    assert skeleton.ears.shape == (skeleton.frames, 2, 2) and skeleton.ear_confidence.shape == (skeleton.frames, 2)
+    half = resample(skeleton, skeleton.frames // 2)
+    assert half.ears.shape[0] == half.frames
+    centred = centre_on_pelvis(skeleton)
+    offset = skeleton.ears[:, 0] - skeleton.joint("left_shoulder")
+    assert np.allclose(centred.ears[:, 0] - centred.joint("left_shoulder"), offset, equal_nan=True)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", ["2D view", "faces right", "toe tips"]),
+                                             ("zh", ["二维视角", "朝右", "脚尖"])])
+def test_the_text_report_says_how_the_2d_view_was_read(kg: KnowledgeGraph, lang: str, words: list[str]) -> None:
+    skeleton = skeleton_from_array(side_view(kg, "COCO-17", action="A08"), "COCO-17", 30.0).skeleton
+    report = assess(kg, Clip(action="A08", skeleton=skeleton), lang=lang)
+    assert report.view.toes_estimated == ["left", "right"]
+    text = "\n".join(report.notes)
+    assert all(w in text for w in words), text
+    reasons = [s.reason for rep in report.repetitions for s in rep.skipped]
+    assert not any("cannot be estimated" in r for r in reasons), "the toes were estimated, not abstained on"
+    assert any("estimate from the ankle" in r for r in reasons), "a height at the toes says why it is skipped"
+
+
+def test_normalised_keypoints_have_their_picture_shape_read_from_the_bones(kg: KnowledgeGraph) -> None:
+    """x / width and y / height: a 16:9 picture squeezes x by 9/16 against y. The bones' steady lengths
+    give the ratio back; pixels are square whatever the bones do."""
+    from engine.features import Recording
+
+    frames = side_view(kg, "COCO-17", action="A08")
+    pixels = skeleton_from_array(frames, "COCO-17", 30.0).skeleton
+    assert Recording(positions=np.array(pixels.positions), fps=30.0).x_scale == 1.0
+    normalised = frames.copy()
+    normalised[:, :, 0] /= 16.0
+    normalised[:, :, 1] /= 9.0
+    skeleton = skeleton_from_array(normalised, "COCO-17", 30.0).skeleton
+    assert Recording(positions=np.array(skeleton.positions), fps=30.0).x_scale == pytest.approx(16 / 9, rel=0.03)
 
 
 # --- many clips at once ---------------------------------------------------------------------------------

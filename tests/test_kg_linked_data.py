@@ -34,8 +34,8 @@ def test_the_ontology_names_its_version_licence_and_preferred_prefix(kg: Knowled
              dcterms:creator ?creator ; dcterms:modified ?modified ;
              <http://purl.org/vocab/vann/preferredNamespacePrefix> ?prefix ;
              <http://purl.org/vocab/vann/preferredNamespaceUri> ?ns }"""))
-    assert row["version"] == ox.NamedNode("https://w3id.org/flexaqa/fkg/1.1.0")
-    assert row["info"].value == "1.1.0" and row["version"].value.endswith(row["info"].value)
+    assert row["version"] == ox.NamedNode("https://w3id.org/flexaqa/fkg/1.2.0")
+    assert row["info"].value == "1.2.0" and row["version"].value.endswith(row["info"].value)
     assert row["licence"] == ox.NamedNode("http://www.apache.org/licenses/LICENSE-2.0")
     assert row["creator"].value == "flexaqa contributors"
     assert (row["prefix"].value, row["ns"].value) == ("fkg", "https://w3id.org/flexaqa/fkg#")

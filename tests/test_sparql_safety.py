@@ -149,3 +149,13 @@ def test_bindings_are_typed() -> None:
     assert parse_binding("t=0.5") == ("t", 0.5)
     with pytest.raises(QueryError, match="NAME=VALUE"):
         parse_binding("A16")
+
+
+def test_bindings_go_into_the_where_clause_not_a_comment_or_string_that_mentions_one(kg: KnowledgeGraph) -> None:
+    query = '''# the rules of one action; WHERE { would open the clause here, were this not a comment
+SELECT ?rule ?note WHERE {
+  BIND ("where { inside a string }" AS ?note)
+  ?rule fkg:action ?action }'''
+    rows = kg.select(query, action="A16")
+    assert rows and all(row["note"] == "where { inside a string }" for row in rows)
+    assert len(rows) == len(kg.rules_of("A16"))

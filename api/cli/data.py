@@ -87,8 +87,8 @@ def cmd_eval_detectors(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a synthetic dataset in the FLEX layout",
                        description="Simulate repetitions of every action from its Turtle poses, inject errors "
-                       "through the Turtle detectors, and write skeletons, sEMG, optional views, splits and "
-                       "their labels (labels.json). Deterministic per seed.")
+                       "through the Turtle detectors or the rules' declared fault motions, and write skeletons, "
+                       "sEMG, optional views, splits and their labels (labels.json). Deterministic per seed.")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created when missing)")
     p.add_argument("--per-action", type=PER_ACTION, default=10, metavar="N",
                    help=f"repetitions per action, {PER_ACTION} (default: %(default)s)")

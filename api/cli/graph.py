@@ -8,14 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
-import networkx as nx
 import pyoxigraph as ox
 
 from api import core
 from api.cli.common import load_graph
 from kg import KGError, sparql
 from kg import queries as named_queries
-from kg.export import to_networkx
 from kg.namespace import PREFIXES
 
 log = logging.getLogger("flexaqa")
@@ -98,6 +96,10 @@ def cmd_kg_stats(args: argparse.Namespace) -> int:
 def cmd_kg_export(args: argparse.Namespace) -> int:
     graph = load_graph(args)
     if args.format == "graphml":
+        import networkx as nx  # only this export needs them: kept off every other command's start-up
+
+        from kg.export import to_networkx
+
         lines = nx.generate_graphml(to_networkx(graph))
         data = ("\n".join(lines) + "\n").encode()
     else:
