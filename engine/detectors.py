@@ -61,13 +61,15 @@ def evaluate(rule: PenaltyRule, rec: Recording, span: Span) -> Finding:
 
 def frames_flagged(rule: PenaltyRule, rec: Recording, frames: slice) -> np.ndarray:
     """Frame by frame over ``frames``: does a per-frame (``EachFrame``) detector hold there, inside a run of
-    at least its minimum duration? This is what a frame-labelled recording is compared with."""
+    at least its minimum duration? This is what a frame-labelled recording is compared with; ``frames``
+    stands for the key step when the minimum is a share of it."""
     detector, feature = _usable(rule, rec)
     if detector.statistic != "EachFrame":
         raise Abstain(f"{rule.id} reduces its feature to one number per key step, not per frame")
     flagged = None
     for _, values in measure(detector, feature, rec, frames):
-        mask = _runs(_holds(detector, np.asarray(values, dtype=float)), _frames_needed(detector, rec))
+        mask = _runs(_holds(detector, np.asarray(values, dtype=float)),
+                     _frames_needed(detector, rec, frames.stop - frames.start))
         flagged = mask if flagged is None else flagged | mask
     return flagged
 
@@ -137,8 +139,11 @@ def _holds(detector: Detector, values: np.ndarray) -> np.ndarray:
         return values > detector.threshold
 
 
-def _frames_needed(detector: Detector, rec: Recording) -> int:
-    return max(1, int(np.ceil(detector.min_duration * rec.fps)))
+def _frames_needed(detector: Detector, rec: Recording, step_frames: int) -> int:
+    """Frames the criterion must hold without a break: the longer of the rule's seconds and its share of the
+    ``step_frames`` of the key step."""
+    return max(1, int(np.ceil(detector.min_duration * rec.fps)),
+               int(np.ceil(detector.min_duration_share * step_frames)))
 
 
 def _judge(
@@ -156,7 +161,7 @@ def _judge(
         value = _reduce(detector.statistic, series, span)
         return bool(_holds(detector, np.array(value))), value, whole
     value = float(np.nanmin(series) if detector.comparator == "LessThan" else np.nanmax(series))
-    mask = _runs(_holds(detector, series), _frames_needed(detector, rec))
+    mask = _runs(_holds(detector, series), _frames_needed(detector, rec, span.stop - span.start))
     if not mask.any():
         return False, value, whole
     on = np.flatnonzero(mask)

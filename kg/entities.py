@@ -108,6 +108,8 @@ class Detector:
     threshold: float
     min_duration: float
     side_selection: SideSelection = SideSelection.EitherSide
+    min_duration_share: float = 0.0
+    """Share of the key step the criterion must hold for; the longer of this and ``min_duration`` applies."""
 
 
 @dataclass(frozen=True, slots=True)

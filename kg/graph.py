@@ -255,6 +255,7 @@ class KnowledgeGraph:
                     statistic=Statistic(r["statistic"] or Statistic.EachFrame), comparator=Comparator(r["comparator"]),
                     threshold=float(r["threshold"]), min_duration=float(r["minDuration"] or 0.0),
                     side_selection=SideSelection(r["sides"] or SideSelection.EitherSide),
+                    min_duration_share=float(r["minDurationShare"] or 0.0),
                 ),
                 fault_motion=motions.get(r["r"]),
             )

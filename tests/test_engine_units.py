@@ -90,3 +90,14 @@ def test_key_step_spans_tile_each_phase_in_order(kg: KnowledgeGraph) -> None:
         assert prep[0].start == start
         assert prep[-1].stop == start + round(PREPARATION_FRACTION * (turn - start))
         assert all(s.rep_start == start for s in spans.values())
+
+
+def test_a_minimum_given_as_a_share_of_the_key_step_scales_with_the_repetition(kg: KnowledgeGraph) -> None:
+    from engine.detectors import _frames_needed
+
+    shrug_head = kg.rules["A06_AK15_ET020"].detector  # holds through a third of the rise, in Turtle
+    rec = Recording(positions=np.zeros((90, len(JOINTS), 3)), fps=30.0)
+    assert shrug_head.min_duration_share == pytest.approx(0.33) and shrug_head.min_duration == 0
+    assert [_frames_needed(shrug_head, rec, frames) for frames in (9, 30, 90)] == [3, 10, 30]
+    in_seconds = kg.rules["A03_AK07_ET004"].detector  # 0.1 s, however long the raise
+    assert [_frames_needed(in_seconds, rec, frames) for frames in (9, 30, 90)] == [3, 3, 3]

@@ -132,3 +132,13 @@ def test_malformed_joints_and_poses_are_rejected_with_the_node_that_holds_them(
 
 def test_the_new_competency_queries_are_listed() -> None:
     assert {"action_poses", "feature_units"} <= set(queries.names())
+
+
+@pytest.mark.parametrize("share", ["0", "1.5", '"a third"'])
+def test_a_minimum_share_of_the_key_step_outside_0_to_1_is_rejected_with_its_line(ontology_copy: Path, share: str
+                                                                                  ) -> None:
+    shrug = "actions/A06_dumbbell_shrug.ttl"
+    edit(ontology_copy, shrug, "fkg:threshold 30 ; fkg:minDurationShare 0.33 ;",
+         f"fkg:threshold 30 ; fkg:minDurationShare {share} ;")
+    violations = rejected(ontology_copy)
+    assert violations and all(v.file == shrug and v.line and "fkg:minDurationShare" in v.message for v in violations)
