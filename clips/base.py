@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -108,3 +109,19 @@ def check_finite(data: np.ndarray, field: str, allow_nan: bool) -> None:
         too_big = np.abs(data) > MAX_ABS
     if too_big.any():
         raise ClipError(field, f"magnitude above {MAX_ABS:g} at index {_first(too_big)}")
+
+
+NPY_SIGNATURE = b"\x93NUMPY"
+NPZ_SIGNATURE = b"PK\x03\x04"  # an .npz is a zip archive of .npy members
+
+
+def require_signature(path: str | Path, signature: bytes, kind: str, field: str) -> None:
+    """Refuse a file that does not start as ``kind`` does, naming what it is not: without this check numpy
+    reads unknown bytes as a pickle and answers with advice on unpickling."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(signature))
+    except OSError as exc:
+        raise ClipError(field, f"cannot read {path}: {exc.strerror or exc}") from None
+    if head != signature:
+        raise ClipError(field, f"{path} is not {kind} (it does not start with the format's signature)")

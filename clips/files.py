@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clips.base import NPZ_SIGNATURE, require_signature
 from clips.clip import Clip
 from clips.emg import EMG
 from clips.errors import ClipError
@@ -84,6 +85,7 @@ def save_bundle(path: str | Path, clip: Clip) -> None:
 
 def load_bundle(path: str | Path, action: str | None = None) -> Clip:
     """Read a clip written by :func:`save_bundle`; a given ``action`` must agree with the stored one."""
+    require_signature(path, NPZ_SIGNATURE, "an .npz clip bundle", "clip.file")
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:

@@ -27,6 +27,15 @@ JOINTS: tuple[str, ...] = (
 
 JOINT_INDEX: MappingProxyType[str, int] = MappingProxyType({name: i for i, name in enumerate(JOINTS)})
 
+BONES = (
+    ("pelvis", "spine"), ("spine", "thorax"), ("thorax", "neck"), ("neck", "head"),
+    *((f"{s}_{a}", f"{s}_{b}") for s in ("left", "right") for a, b in (
+        ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "hand"), ("hip", "knee"), ("knee", "ankle"),
+        ("ankle", "foot"))),
+    ("thorax", "left_shoulder"), ("thorax", "right_shoulder"), ("pelvis", "left_hip"), ("pelvis", "right_hip"),
+)  # fmt: skip
+"""Pairs of internal joints a stick figure joins: what the report page and the synthetic views draw."""
+
 DERIVED: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("pelvis", (("left_hip", 0.5), ("right_hip", 0.5))),
     ("thorax", (("left_shoulder", 0.5), ("right_shoulder", 0.5))),

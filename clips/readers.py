@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from clips.base import as_float_array, positive_number
+from clips.base import NPY_SIGNATURE, as_float_array, positive_number, require_signature
 from clips.emg import EMG
 from clips.errors import ClipError
 from clips.layouts import (
@@ -147,6 +147,7 @@ def _check_unit_interval(values: np.ndarray, path: str | Path, column: str) -> N
 
 
 def _load_npy(path: str | Path, field: str) -> np.ndarray:
+    require_signature(path, NPY_SIGNATURE, "a .npy array", field)
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

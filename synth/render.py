@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clips.layouts import JOINT_INDEX
-
-BONES = (
-    ("pelvis", "spine"), ("spine", "thorax"), ("thorax", "neck"), ("neck", "head"),
-    *((f"{s}_{a}", f"{s}_{b}") for s in ("left", "right") for a, b in (
-        ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "hand"), ("hip", "knee"), ("knee", "ankle"),
-        ("ankle", "foot"))),
-    ("thorax", "left_shoulder"), ("thorax", "right_shoulder"), ("pelvis", "left_hip"), ("pelvis", "right_hip"),
-)  # fmt: skip
+from clips.layouts import BONES, JOINT_INDEX
 
 
 def render_side_view(positions: np.ndarray, size: tuple[int, int] = (112, 112), view_angle: float = 0.0

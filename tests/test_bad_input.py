@@ -32,6 +32,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (root / "junk_folder").mkdir()
     (root / "junk_folder" / "a.ttl").write_bytes(junk)
     (root / "plain_file").write_text("not a folder")
+    (root / "junk.npz").write_bytes(junk)
+    (root / "junk.npy").write_bytes(junk)
     example = load_bundle(EXAMPLE)
     still = np.repeat(example.skeleton.positions[:1], 90, axis=0)
     save_bundle(root / "still.npz", Clip(action="A16", skeleton=Skeleton(positions=still, fps=30.0)))
@@ -69,6 +71,8 @@ PROBES = [
     (["sparql", "INSERT DATA { fkg:A16 rdfs:label 'x' }"], {}, "read-only"),
     (["sparql", "action_poses", "--bind", "action=A 16"], {}, "is not an FKG id"),
     (["assess", "{objects.npz}"], {}, "cannot read"),
+    (["assess", "{junk.npz}"], {}, "is not an .npz clip bundle"),  # not numpy's advice on unpickling
+    (["assess", "{junk.npy}", "--action", "A01"], {}, "is not a .npy array"),
     (["sparql", "--bind", "A16"], {}, "give a query"),
 ]
 

@@ -24,13 +24,12 @@ from api.report.model import (
 )
 from clips.clip import Clip
 from clips.emg import envelope, preprocess
-from clips.layouts import JOINT_INDEX, JOINTS
+from clips.layouts import BONES, JOINT_INDEX, JOINTS
 from engine.assess import prepare
 from engine.detectors import SIDED_JOINTS
 from engine.report import Assessment
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
-from synth.render import BONES
 
 MAX_FRAMES = 1500
 """Longer skeletons are thinned to this many frames: enough to scrub, small enough for one file."""
