@@ -26,7 +26,7 @@ from engine.features import Recording
 from engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport, ViewReport
 from engine.scoring import Observation, Score, repetition_score, set_score
 from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
+from kg import KnowledgeGraph, in_language
 
 
 def clean_skeleton(skeleton: Skeleton, min_confidence: float | None = None) -> tuple[Skeleton, dict[str, str]]:
@@ -113,7 +113,7 @@ def assess(
     view = None if skeleton is None or skeleton.is_3d else _view(rec, skeleton, min_confidence)
     notes = [] if assumed_fps is None else [kg.message("MsgAssumedFps", lang, fps=assumed_fps)]
     return Assessment(
-        action=action.id, action_label=action.label.get(lang, action.label["en"]), lang=lang,
+        action=action.id, action_label=in_language(action.label, lang), lang=lang,
         score=round(mean.expected, 2), score_low=round(mean.low, 2), score_high=round(mean.high, 2),
         w_max=w_max, worst_repetition=reports[worst].index, repetitions=reports, coaching=cues,
         summary=summary, kg_version=kg.version,
@@ -175,8 +175,8 @@ def _report(
         lost_step[step.id] += lost
         error = kg.error_types[rule.error_type]
         errors.append(ErrorFound(
-            error_type=error.id, label=error.label.get(lang, error.label.get("en", error.id)), key_step=step.id,
-            key_step_label=step.label.get(lang, step.label.get("en", step.id)), phase=step.phase, rule=rule.id,
+            error_type=error.id, label=in_language(error.label, lang, error.id), key_step=step.id,
+            key_step_label=in_language(step.label, lang, step.id), phase=step.phase, rule=rule.id,
             rule_source=str(rule.source), weight=rule.weight, probability=probability,
             points_lost=round(lost, 3), time_span=(round(span[0], 3), round(span[1], 3)),
             value=None if f.value is None else round(f.value, 4),

@@ -20,6 +20,7 @@ from kg.entities import (
     SideSelection,
     SourceLocation,
     Statistic,
+    in_language,
 )
 from kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError, UnknownIdError
 from kg.graph import KnowledgeGraph
@@ -47,6 +48,7 @@ __all__ = [
     "SideSelection",
     "SourceLocation",
     "Statistic",
+    "in_language",
     "TurtleSyntaxError",
     "UnknownIdError",
 ]

@@ -61,6 +61,12 @@ class SourceLocation:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
+def in_language(texts: dict[str, str], lang: str, default: str = "") -> str:
+    """The text in ``lang``; English where the graph lacks it (not every label is translated), else
+    ``default``."""
+    return texts.get(lang) or texts.get("en") or default
+
+
 @dataclass(frozen=True, slots=True)
 class Feedback:
     """Coaching text by language tag (``{"en": ..., "zh": ...}``)."""
@@ -70,9 +76,7 @@ class Feedback:
 
     def text(self, lang: str) -> tuple[str, str]:
         """Cue and explanation in ``lang``, falling back to English."""
-        return self.cue.get(lang, self.cue.get("en", "")), self.explanation.get(
-            lang, self.explanation.get("en", "")
-        )
+        return in_language(self.cue, lang), in_language(self.explanation, lang)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from kg.entities import (
     SideSelection,
     SourceLocation,
     Statistic,
+    in_language,
 )
 from kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
 from kg.loader import ParsedOntology, parse_ontology
@@ -181,7 +182,7 @@ class KnowledgeGraph:
     def message(self, message_id: str, lang: str, **fields: object) -> str:
         """A coaching sentence from ``messages.ttl`` in ``lang`` (English when missing), filled in."""
         texts = self.messages[message_id]
-        return texts.get(lang, texts["en"]).format(**fields)
+        return in_language(texts, lang).format(**fields)
 
     def stats(self) -> dict[str, int | str]:
         return {

@@ -29,7 +29,7 @@ from engine.assess import prepare
 from engine.detectors import SIDED_JOINTS
 from engine.report import Assessment
 from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
+from kg import KnowledgeGraph, in_language
 
 MAX_FRAMES = 1500
 """Longer skeletons are thinned to this many frames: enough to scrub, small enough for one file."""
@@ -72,7 +72,7 @@ def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assess
 
 def _page_words(kg: KnowledgeGraph, lang: str) -> dict[str, str]:
     """The page's words in ``lang`` (English where a word has no text in it), keyed as the page looks them up."""
-    return {m[len(PAGE_WORDS)].lower() + m[len(PAGE_WORDS) + 1:]: texts.get(lang, texts["en"])
+    return {m[len(PAGE_WORDS)].lower() + m[len(PAGE_WORDS) + 1:]: in_language(texts, lang)
             for m, texts in kg.messages.items() if m.startswith(PAGE_WORDS)}
 
 

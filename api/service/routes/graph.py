@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from api.service.deps import GraphDep, LangDep
 from api.service.schemas import ActionDetail, ActionSummary, ErrorTypeView, KeyStepView, Problem, RuleView
-from kg import UnknownIdError
+from kg import UnknownIdError, in_language
 
 router = APIRouter(tags=["knowledge graph"])
 
@@ -16,16 +16,11 @@ NOT_FOUND = {404: {"model": Problem, "description": "No such id in the graph in 
              422: {"model": Problem, "description": "Unknown language"}}
 
 
-def _text(texts: dict[str, str], lang: str) -> str:
-    """Text in ``lang``, English when the graph lacks it (labels are not all translated)."""
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
-
-
 @router.get("/actions", response_model=list[ActionSummary], summary="Every action the graph knows",
             responses=NOT_FOUND)
 async def list_actions(kg: GraphDep, lang: LangDep) -> list[ActionSummary]:
     """Action ids with their label in `?lang` and equipment, in id order."""
-    return [ActionSummary(id=a.id, label=_text(a.label, lang), equipment=a.equipment)
+    return [ActionSummary(id=a.id, label=in_language(a.label, lang), equipment=a.equipment)
             for _, a in sorted(kg.actions.items())]
 
 
@@ -36,14 +31,14 @@ async def get_action(kg: GraphDep, lang: LangDep,
     """The action's key steps in the order they are performed, and its penalty rules with the error each
     weighs, the coaching cue and the weight."""
     action = kg.action(action_id)
-    steps = [KeyStepView(id=s.id, label=_text(s.label, lang), phase=s.phase) for s in kg.key_steps_of(action_id)]
+    steps = [KeyStepView(id=s.id, label=in_language(s.label, lang), phase=s.phase) for s in kg.key_steps_of(action_id)]
     rules = []
     for rule in kg.rules_of(action_id):
         error = kg.error_types[rule.error_type]
         rules.append(RuleView(id=rule.id, key_step=rule.key_step, error_type=rule.error_type,
-                              error_label=_text(error.label, lang), cue=_text(error.feedback.cue, lang),
+                              error_label=in_language(error.label, lang), cue=in_language(error.feedback.cue, lang),
                               weight=rule.weight, source=str(rule.source), detector=rule.detector is not None))
-    return ActionDetail(id=action.id, label=_text(action.label, lang), equipment=action.equipment,
+    return ActionDetail(id=action.id, label=in_language(action.label, lang), equipment=action.equipment,
                         primary_muscles=list(action.primary_muscles), secondary_muscles=list(action.secondary_muscles),
                         w_max=kg.w_max(action_id), key_steps=steps, rules=rules, source=str(action.source))
 
@@ -57,7 +52,8 @@ async def get_error(kg: GraphDep, lang: LangDep,
     error = kg.error_types.get(error_id)
     if error is None:
         raise UnknownIdError(f"unknown error type {error_id!r}; known: {min(kg.error_types)}-{max(kg.error_types)}")
-    return ErrorTypeView(id=error.id, label=_text(error.label, lang), severity_class=error.severity_class,
+    return ErrorTypeView(id=error.id, label=in_language(error.label, lang), severity_class=error.severity_class,
                          min_weight=error.min_weight, max_weight=error.max_weight,
-                         cue=_text(error.feedback.cue, lang), explanation=_text(error.feedback.explanation, lang),
+                         cue=in_language(error.feedback.cue, lang),
+                         explanation=in_language(error.feedback.explanation, lang),
                          source=str(error.source))
