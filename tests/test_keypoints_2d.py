@@ -358,3 +358,6 @@ def test_several_clips_refuse_the_one_clip_formats(kg: KnowledgeGraph, tmp_path:
         np.save(tmp_path / f"{seed}.npy", side_view(kg, "COCO-17", seed=seed))
     run = flexaqa("assess", str(tmp_path), "--action", "A01", "--layout", "COCO-17", "--format", "json")
     assert run.returncode != 0 and "--format csv or jsonl" in run.stderr
+    for option in ("--explain", "--trace"):
+        run = flexaqa("assess", str(tmp_path), "--action", "A01", "--layout", "COCO-17", option)
+        assert run.returncode != 0 and "one line each" in run.stderr and "Traceback" not in run.stderr

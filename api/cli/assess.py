@@ -60,6 +60,9 @@ def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespac
                          "written one line each: --format csv or jsonl")
     if args.report is not None or args.emg is not None:
         raise SystemExit("flexaqa assess: error: --report and --emg take one clip, not several")
+    if args.explain or args.trace:
+        raise SystemExit("flexaqa assess: error: --explain and --trace word the text report of one clip; "
+                         "several clips are written one line each")
     jsonl = args.format == "jsonl"  # csv when not given
     writer = None if jsonl else csv.DictWriter(sys.stdout, fieldnames=core.CLIP_LINE_FIELDS, lineterminator="\n")
     if writer is not None:
