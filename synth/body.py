@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clips.layouts import JOINT_INDEX, JOINTS
+from kg import KnowledgeGraph, ShapeViolation
 
 DOFS = (
     "pitch", "trunk", "stance", "knee_in", "heel", "shrug",
@@ -27,11 +28,27 @@ feet apart in hip widths; ``knee_in``: knees pulled toward the midline (fraction
 ``heel``: heels raised (m); ``shrug``: shoulders raised (m). ``neck``: head tipped back from the trunk's
 line (deg); ``protract``: shoulders drawn forward, square to the trunk (m); ``twist``: the shoulder line
 turned about the trunk's axis, left shoulder forward (deg); ``*_wrist``: the hand tipped from the forearm's
-line, further in the forearm's elevation (deg). The last five rest at 0 in every pose: they exist so that
-Turtle fault motions can show rounded shoulders, a cranked neck, a rotating torso and bent wrists."""
+line, further in the forearm's elevation (deg). The last five (:data:`FAULT_ONLY_DOFS`) rest at 0: they
+exist so that Turtle fault motions can show rounded shoulders, a cranked neck, a rotating torso and bent
+wrists."""
 
 SIDED_DOFS = ("thigh", "shank", "arm", "arm_out", "fore", "fore_out", "wrist")
 """Degrees of freedom that come in ``l_``/``r_`` pairs, by their unsided name."""
+FAULT_ONLY_DOFS = ("neck", "protract", "twist", "l_wrist", "r_wrist")
+"""The degrees of freedom only a declared fault motion moves: no pose, subject jitter or detector search
+does, so adding them changed no existing repetition."""
+
+
+def check_degrees_of_freedom(kg: KnowledgeGraph) -> list[ShapeViolation]:
+    """What SHACL cannot see in a fault motion: a degree of freedom (``fkg:dofName``) this body lacks. Pass to
+    ``KnowledgeGraph.load(checks=...)``."""
+    known = set(DOFS) | set(SIDED_DOFS)
+    return [ShapeViolation(focus=f"{rule.id}/faultMotion", path="changes", severity="Violation",
+                           message=f"degree of freedom {rule.fault_motion.dof!r} is not one of the synthetic "
+                           f"body's: {', '.join(sorted(known))}", file=rule.source.file, line=rule.source.line)
+            for rule in kg.rules.values()
+            if rule.fault_motion is not None and rule.fault_motion.dof is not None
+            and rule.fault_motion.dof not in known]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from clips.video import Video
 from engine.scoring import Observation, repetition_score
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
-from synth.body import DOFS, SIDED_DOFS, Proportions, positions
+from synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
 from synth.emg import activation, raw_emg
 from synth.inject import Knob, apply, plan_for
 from synth.motion import Rep, Tempo, animate
@@ -97,7 +97,8 @@ def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: 
     act = kg.action(action)
     body = Proportions().scaled(rng, height_scale=rng.uniform(0.9, 1.1))
     tempo = Tempo().scaled(rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25))
-    jitter = {d: float(rng.normal(0, 2.0)) for d in DOFS if d.split("_")[-1] in SIDED_DOFS or d == "trunk"}
+    jitter = {d: float(rng.normal(0, 2.0)) for d in DOFS
+              if (d.split("_")[-1] in SIDED_DOFS or d == "trunk") and d not in FAULT_ONLY_DOFS}
     rep = animate(act, FPS, tempo, jitter)
     planned = plan_for(kg, action, FPS)
     plan = {rule: knob for rule, (knob, _) in planned.items() if knob is not None}
@@ -108,7 +109,9 @@ def simulate(kg: KnowledgeGraph, action: str, rng: np.random.Generator, errors: 
             errors = sorted(rng.choice(sorted(plan), size=count, replace=False).tolist())
     missing = [r for r in errors if r not in plan]
     if missing:
-        raise ValueError(f"cannot inject {missing}: neither a detector nor a fault motion shows them")
+        why = {r: "no change of the synthetic body makes its detector fire" if kg.rules[r].detector is not None
+               else "it has neither a detector nor a fault motion" for r in missing}
+        raise ValueError("cannot inject " + "; ".join(f"{r}: {reason}" for r, reason in why.items()))
     gains: dict = {}
     delays: dict = {}
     for rule_id in sorted(errors, key=lambda r: not plan[r].dof.startswith("tempo")):  # tempo re-times

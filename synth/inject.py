@@ -22,7 +22,7 @@ from engine.detectors import evaluate
 from engine.features import Recording
 from engine.timeline import key_step_spans
 from kg import FaultMotion, KnowledgeGraph, MotionQuantity, PenaltyRule
-from synth.body import DOFS, SIDED_DOFS, Proportions, positions
+from synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
 from synth.emg import activation
 from synth.motion import Rep, Tempo, animate
 
@@ -70,7 +70,7 @@ class Knob:
 def candidates() -> list[Knob]:
     knobs = []
     for dof in DOFS:
-        if dof == "pitch":
+        if dof == "pitch" or dof in FAULT_ONLY_DOFS:
             continue
         base = dof[2:] if dof[:2] in ("l_", "r_") else dof
         steps = STEPS.get(base, ANGLES)

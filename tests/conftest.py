@@ -24,6 +24,19 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_se
 """The clip bundle that ships with flexaqa."""
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """SHACL passes are remembered in a folder of this run (the CLIs the tests start inherit it), never the
+    user's ``~/.cache``."""
+    before = os.environ.get("FLEXAQA_CACHE_DIR")
+    os.environ["FLEXAQA_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        del os.environ["FLEXAQA_CACHE_DIR"]
+    else:
+        os.environ["FLEXAQA_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def kg() -> KnowledgeGraph:
     """The shipped FKG, loaded and validated once per test run."""

@@ -93,6 +93,16 @@ def test_a_malformed_fault_motion_is_a_shape_violation_at_its_rules_line(
     assert hit.focus == f"{rule}/faultMotion"
 
 
+def test_a_fault_motion_on_a_rule_that_has_a_detector_is_rejected(kg: KnowledgeGraph, ontology_copy: Path) -> None:
+    squat = "actions/A16_barbell_back_squat.ttl"
+    edit(ontology_copy, squat, "fkg:errorType fkg:ET032 ;\n    fkg:weight 10 ;",
+         "fkg:errorType fkg:ET032 ;\n    fkg:faultMotion [ a fkg:FaultMotion ; fkg:changes fkg:DOF_knee_in ; "
+         "fkg:amount 0.15 ; qudt:unit unit:UNITLESS ] ;\n    fkg:weight 10 ;")
+    (violation,) = rejected(ontology_copy)
+    assert "has a detector" in violation.message and violation.focus == "A16_AK47_ET032/faultMotion"
+    assert (violation.file, violation.line) == (squat, kg.rules["A16_AK47_ET032"].source.line)
+
+
 def test_a_declared_but_unimplemented_motion_quantity_is_rejected_at_load(
     kg: KnowledgeGraph, ontology_copy: Path
 ) -> None:
@@ -162,7 +172,7 @@ def test_a_fault_motion_added_in_turtle_is_injected_with_no_python_change(ontolo
     assert plan_for(edited, "A02", 30.0)[rule][0] == Knob("both_fore_out", 25.0)
     sim = simulate(edited, "A02", np.random.default_rng(1), errors=[rule])
     assert rule in sim.injected
-    labels = generate(edited, ontology_copy.parent / "data", Options(per_action=6, seed=2, error_rate=1.0), ["A02"])
+    labels = generate(edited, ontology_copy.parent / "data", Options(per_action=20, seed=2, error_rate=1.0), ["A02"])
     assert any(e.rule == rule for s in labels.samples for e in s.errors)
 
 

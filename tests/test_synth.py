@@ -103,3 +103,28 @@ def test_injection_plans_of_old_graph_versions_are_dropped(monkeypatch: pytest.M
         plan_for(graph, "A04", 30.0)
     assert list(synth.inject._plans) == [g.version for g in graphs[1:]]
     assert plan_for(graphs[0], "A04", 30.0) is not first
+
+
+def test_the_readme_recipe_still_makes_the_shipped_example(kg: KnowledgeGraph) -> None:
+    from api.core import EXAMPLE_CLIP
+    from clips.files import load_bundle
+    from synth.generate import synthetic_set
+
+    made = synthetic_set(kg, "A16", [[], ["A16_AK47_ET032"], ["A16_AK46_ET054"], ["A16_AK47_ET032"]], seed=2026)
+    shipped = load_bundle(EXAMPLE_CLIP)
+    assert np.allclose(made.skeleton.positions, shipped.skeleton.positions, atol=1e-6, equal_nan=True)
+    assert np.allclose(made.emg.samples, shipped.emg.samples, atol=1e-3)  # float32 on disk
+
+
+def test_a_fault_motion_on_a_degree_of_freedom_the_body_lacks_is_rejected_at_load(ontology_copy: Path) -> None:
+    from kg import ShapeViolationError
+    from synth.body import check_degrees_of_freedom
+
+    shrug = ontology_copy / "actions" / "A06_dumbbell_shrug.ttl"
+    shrug.write_text(shrug.read_text().replace("fkg:changes fkg:DOF_protract", "fkg:changes fkg:DOF_scapula", 1)
+                     + '\nfkg:DOF_scapula a fkg:DegreeOfFreedom ; fkg:dofName "scapula" ; qudt:unit unit:M ;\n'
+                     + '    rdfs:label "scapula"@en .\n')
+    with pytest.raises(ShapeViolationError) as caught:
+        KnowledgeGraph.load(ontology_copy, checks=[check_degrees_of_freedom])
+    (violation,) = caught.value.violations
+    assert violation.file.endswith("A06_dumbbell_shrug.ttl") and violation.line and "'scapula'" in violation.message
