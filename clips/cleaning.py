@@ -69,9 +69,8 @@ def clean_keypoints(skeleton: Skeleton, min_confidence: float | None = None) -> 
     defaults to the layout's (:attr:`clips.layouts.Layout.min_confidence`)."""
     threshold = get_layout(skeleton.layout).min_confidence if min_confidence is None else min_confidence
     positions = np.array(skeleton.positions)
-    weight = np.ones(positions.shape[:2]) if skeleton.confidence is None else np.nan_to_num(skeleton.confidence)
+    weight = _cut(positions, skeleton.confidence, threshold)
     if skeleton.confidence is not None:
-        positions[weight < threshold] = np.nan
         if np.isnan(positions).all():
             raise ClipError("skeleton.confidence", f"no keypoint reaches the minimum confidence {threshold:g} of "
                             f"{skeleton.layout}; is this the detector's score? (lower it with --min-confidence)")
@@ -95,12 +94,20 @@ def _clean_ears(skeleton: Skeleton, threshold: float, torso: float | None) -> np
     if skeleton.ears is None:
         return None
     ears = np.array(skeleton.ears)
-    weight = np.ones(ears.shape[:2]) if skeleton.ear_confidence is None else np.nan_to_num(skeleton.ear_confidence)
-    if skeleton.ear_confidence is not None:
-        ears[weight < threshold] = np.nan
+    weight = _cut(ears, skeleton.ear_confidence, threshold)
     if torso:
         _reject_jumps(ears, MAX_SPEED * torso * JUMP_WINDOW / skeleton.fps)
     return _smooth(ears, weight, SMOOTHING_CUTOFF_HZ, skeleton.fps)
+
+
+def _cut(points: np.ndarray, confidence: np.ndarray | None, threshold: float) -> np.ndarray:
+    """Set to NaN, in place, the (T, J, D) ``points`` scored under ``threshold``; return the (T, J) weights the
+    smoothing gives them (the confidence, unknown as 0; all 1 without a confidence)."""
+    if confidence is None:
+        return np.ones(points.shape[:2])
+    weight = np.nan_to_num(confidence)
+    points[weight < threshold] = np.nan
+    return weight
 
 
 def _reject_jumps(positions: np.ndarray, limit: float) -> int:

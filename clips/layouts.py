@@ -206,10 +206,7 @@ def map_to_internal(array: np.ndarray, layout: str | Layout) -> tuple[np.ndarray
         raise ClipError(
             "skeleton.positions", f"{spec.name} has {allowed} coordinates per joint, not {data.shape[2]}"
         )
-    out = _gather(data, spec)
-    for axis in spec.flip_axes:
-        if axis < out.shape[2]:
-            out[:, :, axis] = -out[:, :, axis]
+    out = _flip(_gather(data, spec), spec)
     missing = [name for i, name in enumerate(JOINTS) if np.isnan(out[:, i]).all()]
     return out, missing
 
@@ -231,11 +228,7 @@ def map_ears(array: np.ndarray, layout: str | Layout) -> np.ndarray | None:
     columns = ear_columns(layout)
     if columns is None:
         return None
-    out = np.array(array[:, columns], dtype=float)
-    for axis in get_layout(layout).flip_axes:
-        if axis < out.shape[2]:
-            out[:, :, axis] = -out[:, :, axis]
-    return out
+    return _flip(np.array(array[:, columns], dtype=float), get_layout(layout))
 
 
 def map_confidence_to_internal(confidence: np.ndarray, layout: str | Layout) -> np.ndarray:
@@ -248,6 +241,14 @@ def map_confidence_to_internal(confidence: np.ndarray, layout: str | Layout) -> 
             f"expected shape (frames, {len(spec.joints)}) for {spec.name}, got {data.shape}",
         )
     return _gather(data[:, :, None], spec)[:, :, 0]
+
+
+def _flip(points: np.ndarray, spec: Layout) -> np.ndarray:
+    """Negate, in place, the axes of (T, J, D) ``points`` that ``spec`` flips to reach y up; returns them."""
+    for axis in spec.flip_axes:
+        if axis < points.shape[2]:
+            points[:, :, axis] = -points[:, :, axis]
+    return points
 
 
 def _gather(data: np.ndarray, spec: Layout) -> np.ndarray:

@@ -11,7 +11,7 @@ import logging
 from typing import ClassVar
 
 import numpy as np
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
 from clips.errors import ClipError
@@ -94,11 +94,12 @@ class Skeleton(ClipModel):
 
     @field_validator("ears", "ear_confidence", mode="before")
     @classmethod
-    def _check_ears(cls, value: object) -> np.ndarray | None:
+    def _check_ears(cls, value: object, info: ValidationInfo) -> np.ndarray | None:
         if value is None:
             return None
-        data = as_float_array(value, "skeleton.ears")
-        check_finite(data, "skeleton.ears", allow_nan=True)
+        field = f"skeleton.{info.field_name}"
+        data = as_float_array(value, field)
+        check_finite(data, field, allow_nan=True)
         data.flags.writeable = False
         return data
 

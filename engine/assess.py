@@ -132,6 +132,7 @@ def _view(rec: Recording, skeleton: Skeleton, min_confidence: float | None) -> V
         facing_reason=None if told else facing, sides=rec.sides,
         min_confidence=get_layout(skeleton.layout).min_confidence if min_confidence is None else min_confidence,
         toes_estimated=list(rec.estimated_toes), x_scale=round(rec.x_scale, 3),
+        x_scale_unknown=rec.x_scale_unknown,
     )
 
 

@@ -70,7 +70,13 @@ def view_notes(kg: KnowledgeGraph, view: ViewReport, lang: str = "en") -> list[s
     if limbs:
         lines.append(kg.message("MsgViewSides", lang, limbs=limbs, cut=view.min_confidence))
     if view.toes_estimated:
-        sides = kg.message("MsgViewListJoin", lang).join(kg.message(f"MsgPicture{s.title()}", lang)
+        sides = kg.message("MsgViewListJoin", lang).join(_bare(kg.message(f"MsgSide{s.title()}", lang))
                                                          for s in view.toes_estimated)
         lines.append(kg.message("MsgViewToes", lang, sides=sides))
     return lines
+
+
+def _bare(side: str) -> str:
+    """A body side's words (``MsgSideLeft``: " (left side)", "（左侧）") without the brackets and space that
+    set them after a fault's name, to sit in a list."""
+    return side.strip(" ()（）")

@@ -47,58 +47,75 @@ class Recording:
         return self.positions is not None and self.positions.shape[2] == 3
 
     def joint(self, name: str, span: slice, along_floor: bool = False) -> np.ndarray:
-        """``name``'s track over ``span``. A measure that reads only ``along_floor`` (how far ahead a point
-        is) gets a 2D view's untracked toe tip estimated (:meth:`estimated_toes`); any other measure abstains
-        there, as the estimate assumes a flat foot and cannot show a heel rising or a foot tilting."""
+        """``name``'s track over ``span``, in square units (:attr:`square`). A measure that reads only
+        ``along_floor`` (how far ahead a point is) gets a 2D view's untracked toe tip estimated
+        (:meth:`estimated_toes`); any other measure abstains there, as the estimate assumes a flat foot and
+        cannot show a heel rising or a foot tilting."""
         if self.positions is None:
             raise Abstain("no skeleton in this clip")
         if name not in JOINT_INDEX:
             raise Abstain(f"unknown joint {name!r}")
         side = name.removesuffix("_foot")
-        if side in SIDES and side in self.estimated_toes:
+        if side in self._toeless_sides:
+            if isinstance(self._toe_estimate, str):
+                raise Abstain(f"joint {name} is not tracked and cannot be estimated: {self._toe_estimate}")
             if along_floor:
                 return self._toe_estimate[side][span]
             raise Abstain(f"joint {name} is not tracked; its estimate from the ankle tells only how far ahead it is")
-        track = self.positions[span, JOINT_INDEX[name]]
+        track = self.square[span, JOINT_INDEX[name]]
         if np.isnan(track).all():
-            if side in SIDES and isinstance(self._toe_estimate, str):
-                raise Abstain(f"joint {name} is not tracked and cannot be estimated: {self._toe_estimate}")
             raise Abstain(f"joint {name} is not tracked")
         return track
 
     @cached_property
+    def square(self) -> np.ndarray | None:
+        """``positions`` with x multiplied by :attr:`x_scale`: one unit is as long across the picture as up
+        it, so lengths, angles and offsets in torso lengths mean the same whichever way a segment points.
+        Every skeleton feature reads these; ``positions`` stay as given."""
+        return _widened(self.positions, self.x_scale)
+
+    @cached_property
+    def _square_ears(self) -> np.ndarray | None:
+        return _widened(self.ears, self.x_scale)
+
+    @cached_property
     def estimated_toes(self) -> tuple[str, ...]:
-        """Sides whose toe tip a 2D view never tracks (COCO-17, OpenPose-18) and :meth:`joint` estimates."""
-        if self.positions is None or self.is_3d:
+        """Sides whose toe tip the 2D layout never gives (COCO-17, OpenPose-18) and :meth:`joint` estimates."""
+        return () if isinstance(self._toe_estimate, str) else self._toeless_sides
+
+    @cached_property
+    def _toeless_sides(self) -> tuple[str, ...]:
+        """Sides of a 2D view whose ankle is tracked while no toe is, on either side, in any frame: the layout
+        gives none (a layout with toes tracks one somewhere in a set). Not a side cleaning hid (its ankle is
+        gone) nor any side of a 3D skeleton, whose missing toe is a dropout, not a gap in the layout."""
+        if self.positions is None or self.is_3d or any(not np.isnan(self._raw(f"{s}_foot")).all() for s in SIDES):
             return ()
-        missing = [s for s in SIDES if np.isnan(self._raw(f"{s}_foot")).all()]
-        return tuple(missing) if not isinstance(self._toe_estimate, str) else ()
+        return tuple(s for s in SIDES if self.sides.get("leg", "both") in (s, "both")
+                     and not np.isnan(self._raw(f"{s}_ankle")).all())
 
     @cached_property
     def _toe_estimate(self) -> dict[str, np.ndarray] | str:
-        """Per side, (T, 2) toe tips placed from the ankle: :data:`FOOT_REACH` shank lengths ahead along the
-        facing direction and :data:`ANKLE_HEIGHT` shank lengths down; or why they cannot be placed.
+        """Per side of :attr:`_toeless_sides`, (T, 2) toe tips placed from the ankle: :data:`FOOT_REACH` shank
+        lengths ahead along the facing direction and :data:`ANKLE_HEIGHT` shank lengths down; or why they
+        cannot be placed.
 
         The shank (knee to ankle) is the tracked segment that scales the foot: it is the foot's neighbour,
         it is seen whole from the side in every lift, and a 2D bone's length in the picture holds whatever
-        the camera distance. Lengths are in the picture's vertical unit; the reach is converted to the
-        horizontal unit with :meth:`x_scale`, as normalised coordinates divide x by the image width and y
-        by its height.
+        the camera distance. All in square units (:attr:`square`).
         """
         if isinstance(self.facing, str):
             return self.facing
         shanks = {}
         for side in SIDES:
-            bone = self._raw(f"{side}_knee") - self._raw(f"{side}_ankle")
-            length = np.hypot(self.x_scale * bone[:, 0], bone[:, 1])
+            length = np.linalg.norm(self._raw(f"{side}_knee") - self._raw(f"{side}_ankle"), axis=1)
             if not np.isnan(length).all():
                 shanks[side] = float(np.nanmedian(length))
         if not shanks:
             return "the shank (knee to ankle) that scales the foot is not tracked"
         out = {}
-        for side in SIDES:
+        for side in self._toeless_sides:
             shank = shanks.get(side, max(shanks.values()))  # one person: the other leg's shank serves
-            reach = self.facing.direction[:, 0] * FOOT_REACH * shank / self.x_scale
+            reach = self.facing.direction[:, 0] * FOOT_REACH * shank
             drop = np.full_like(reach, -ANKLE_HEIGHT * shank)
             out[side] = self._raw(f"{side}_ankle") + np.column_stack([reach, drop])
         return out
@@ -106,32 +123,50 @@ class Recording:
     @cached_property
     def x_scale(self) -> float:
         """How many picture-height units one horizontal unit of this 2D view spans: 1 for pixels, the image's
-        width / height for coordinates normalised per axis (MediaPipe writes x / width and y / height).
+        width / height for coordinates normalised per axis (MediaPipe writes x / width and y / height); 1 when
+        it cannot be read (:attr:`x_scale_unknown` says why).
 
         Pixels (any coordinate beyond :data:`NORMALISED_LIMIT`) are square: 1. Normalised coordinates carry
         no image size, so the scale is read from the skeleton itself: bones keep their length, and the scale
         is the one that makes the limb bones' lengths steadiest (least variance of log length) as they turn
-        through the set. Searched over :data:`ASPECT_RANGE`; a set whose bones never turn keeps 1.
+        through the set. Only bones that turn through :data:`MIN_BONE_TURN` tell the ratio, and a best fit at
+        the edge of :data:`ASPECT_RANGE` tells none (a limb moving out of the picture plane changes its length
+        as no picture shape does): the ratio is then unknown and 1 is kept.
         """
+        scale, _ = self._aspect
+        return scale
+
+    @property
+    def x_scale_unknown(self) -> str | None:
+        """Why :attr:`x_scale` could not be read from normalised keypoints and 1 was assumed; None otherwise."""
+        _, reason = self._aspect
+        return reason
+
+    @cached_property
+    def _aspect(self) -> tuple[float, str | None]:
         if self.positions is None or self.is_3d or np.nanmax(np.abs(self.positions)) > NORMALISED_LIMIT:
-            return 1.0
+            return 1.0, None
         bones = []
         for side in SIDES:
             for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
-                d = self._raw(f"{side}_{a}") - self._raw(f"{side}_{b}")
+                d = self.positions[:, JOINT_INDEX[f"{side}_{a}"]] - self.positions[:, JOINT_INDEX[f"{side}_{b}"]]
                 d = d[~np.isnan(d).any(axis=1) & (np.abs(d).sum(axis=1) > 0)]
-                if len(d) >= self.fps:  # a second of frames, or the bone says nothing
+                if len(d) >= self.fps and _turn_degrees(d) >= MIN_BONE_TURN:  # a second of frames, turning
                     bones.append(d)
         if not bones:
-            return 1.0
+            return 1.0, f"no limb bone turns through {MIN_BONE_TURN:g} degrees in the picture"
         grid = np.geomspace(1 / ASPECT_RANGE, ASPECT_RANGE, 241)
         cost = sum(np.var(np.log(np.hypot(grid[:, None] * d[:, 0], d[:, 1])), axis=1) for d in bones)
-        if np.ptp(cost) < 1e-9:
-            return 1.0
-        return float(grid[int(np.argmin(cost))])
+        best = int(np.argmin(cost))
+        if best in (0, len(grid) - 1):
+            # no picture is that shape (ASPECT_RANGE): the bones change length for another reason, most
+            # likely a limb moving out of the picture plane, and the fit runs away to the search limit
+            return 1.0, (f"the bones' lengths fit no picture shape up to {ASPECT_RANGE:g}:1 (a limb moving out of "
+                         "the picture plane?)")
+        return float(grid[best]), None
 
     def torso_length(self) -> float:
-        length = None if self.positions is None else median_torso_length(self.positions)
+        length = None if self.square is None else median_torso_length(self.square)
         if length is None or length <= 0:
             raise Abstain("torso length cannot be measured")
         return length
@@ -204,10 +239,11 @@ class Recording:
         except Abstain:
             return np.full((self.positions.shape[0], 0), np.nan)
         if cue == "ears":
-            if self.ears is None:
+            ears = self._square_ears
+            if ears is None:
                 return np.full((self.positions.shape[0], 0), np.nan)
-            pairs = [(self._raw("head"), self.ears[:, k]) for k in range(2)]
-            pairs += [(self.ears[:, k], self._raw("thorax")) for k in range(2)]
+            pairs = [(self._raw("head"), ears[:, k]) for k in range(2)]
+            pairs += [(ears[:, k], self._raw("thorax")) for k in range(2)]
         elif cue == "face":
             pairs = [(self._raw("head"), self._raw("neck"))]
         elif cue == "knees":
@@ -217,7 +253,8 @@ class Recording:
         return np.stack([(a - b)[:, 0] / torso for a, b in pairs], axis=1)
 
     def _raw(self, name: str) -> np.ndarray:
-        return self.positions[:, JOINT_INDEX[name]]
+        """``name``'s whole track in square units, untracked or not (no abstaining, no toe estimate)."""
+        return self.square[:, JOINT_INDEX[name]]
 
 
 FACING_CUES = ("face", "knees", "hands", "ears")
@@ -243,6 +280,11 @@ beyond for a point off the picture, as MediaPipe writes it); a detector's pixel 
 ASPECT_RANGE = 2.5
 """Widest image aspect ratio :meth:`Recording.x_scale` considers, either way: 21:9 (2.33) and a portrait phone
 video (9:16) lie inside."""
+MIN_BONE_TURN = 45.0
+"""Degrees a bone must turn through in the picture to tell :meth:`Recording.x_scale`. Geometry: a bone's length
+read with a horizontal scale k too large grows from L (upright) to L * sqrt((k^2 + 1) / 2) at 45 degrees, so a
+10 % error of the scale changes it by 5 % over such a turn, above a detector's jitter on a bone (assumed ~2 px on a
+limb bone of ~100 px in a phone frame); a bone that turns less says little and lets the fit drift."""
 FACING_MIN_OFFSET = 0.05
 """Torso lengths (~2.5 cm) an offset must reach to count as a vote: less is keypoint jitter."""
 FACING_AGREEMENT = 0.8
@@ -263,6 +305,23 @@ class Facing:
             return None
         mean = float(np.nanmean(self.direction[:, 0]))
         return "right" if mean > 0 else "left"  # a lifter who turns is named by the way faced longer
+
+
+def _widened(points: np.ndarray | None, x_scale: float) -> np.ndarray | None:
+    """``points`` (..., D) with x multiplied by ``x_scale`` (a copy, or the same array when there is nothing
+    to do)."""
+    if points is None or x_scale == 1.0:
+        return points
+    out = np.array(points, dtype=float)
+    out[..., 0] *= x_scale
+    return out
+
+
+def _turn_degrees(bone: np.ndarray) -> float:
+    """The arc, in degrees, that a (n, 2) bone's direction in the picture sweeps over a set (the full circle
+    less its largest unvisited gap)."""
+    angles = np.sort(np.degrees(np.arctan2(bone[:, 1], bone[:, 0])))
+    return float(360.0 - np.diff(np.append(angles, angles[0] + 360.0)).max())
 
 
 def _windowed_sign(offsets: np.ndarray, window: int) -> np.ndarray:

@@ -81,6 +81,10 @@ class ViewReport(BaseModel):
         "the ankle, the facing and the shank length (used only for how far ahead it is)")
     x_scale: float = Field(default=1.0, description="Horizontal over vertical unit of the keypoints, read from "
                            "the bones' steady lengths (1 for pixels; the image's width / height when normalised)")
+    x_scale_unknown: str | None = Field(
+        default=None, exclude_if=lambda reason: reason is None,
+        description="Why the picture's shape could not be read from normalised keypoints, and x_scale 1 was "
+        "assumed (left out when it was read, or the keypoints are pixels)")
 
 
 class Assessment(BaseModel):

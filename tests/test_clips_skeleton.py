@@ -66,6 +66,12 @@ ZEROS = np.zeros((10, 21, 3))
             "skeleton.confidence",
             "[0, 1]",
         ),
+        ({"positions": ZEROS, "fps": 30, "ears": np.full((10, 2, 3), np.inf)}, "skeleton.ears", "inf"),
+        (
+            {"positions": ZEROS, "fps": 30, "ears": np.zeros((10, 2, 3)), "ear_confidence": np.full((10, 2), np.inf)},
+            "skeleton.ear_confidence",
+            "inf",
+        ),
     ],
 )
 def test_bad_skeleton_names_the_field(kwargs, field, words):

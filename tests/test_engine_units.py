@@ -101,3 +101,31 @@ def test_a_minimum_given_as_a_share_of_the_key_step_scales_with_the_repetition(k
     assert [_frames_needed(shrug_head, rec, frames) for frames in (9, 30, 90)] == [3, 10, 30]
     in_seconds = kg.rules["A03_AK07_ET004"].detector  # 0.1 s, however long the raise
     assert [_frames_needed(in_seconds, rec, frames) for frames in (9, 30, 90)] == [3, 3, 3]
+
+
+def test_a_toe_dropout_in_a_3d_recording_abstains_instead_of_being_estimated(kg: KnowledgeGraph) -> None:
+    """A 3D toe marker lost for the second repetition: the 2D toe estimate is not for it (it would add a 2D
+    offset to a 3D ankle); the rules reading that toe abstain there and the set is still assessed."""
+    from clips.clip import Clip
+    from engine.assess import assess
+    from synth.generate import synthetic_set
+
+    clip = synthetic_set(kg, "A08", [[], []], seed=4)
+    positions = np.array(clip.skeleton.positions)
+    positions[positions.shape[0] // 2:, JOINT_INDEX["left_foot"]] = np.nan
+    report = assess(kg, Clip(action="A08", skeleton=clip.skeleton.replace(positions=positions)))
+    assert len(report.repetitions) == 2 and report.view is None
+    rec = Recording(positions=positions, fps=clip.skeleton.fps)
+    assert rec.estimated_toes == ()
+    with pytest.raises(Abstain, match="left_foot is not tracked$"):
+        rec.joint("left_foot", slice(positions.shape[0] // 2, None), along_floor=True)
+
+
+def test_the_view_names_the_estimated_toes_by_body_side(kg: KnowledgeGraph) -> None:
+    """``toes_estimated`` holds the lifter's sides, not places in the picture."""
+    from engine.coaching import view_notes
+    from engine.report import ViewReport
+
+    view = ViewReport(facing="right", facing_cue="knees", min_confidence=0.3, toes_estimated=["left"])
+    line = view_notes(kg, view, "en")[-1]
+    assert "toe tips (left side)" in line, line

@@ -62,7 +62,7 @@ def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespac
         raise SystemExit("flexaqa assess: error: --report and --emg take one clip, not several")
     if args.explain or args.trace:
         raise SystemExit("flexaqa assess: error: --explain and --trace word the text report of one clip; "
-                         "several clips are written one line each")
+                         f"--format {args.format or 'csv'} writes one line per clip")
     jsonl = args.format == "jsonl"  # csv when not given
     writer = None if jsonl else csv.DictWriter(sys.stdout, fieldnames=core.CLIP_LINE_FIELDS, lineterminator="\n")
     if writer is not None:
