@@ -37,10 +37,12 @@ def ontology_root(explicit: str | Path | None = None) -> Path:
 
 
 def graph_checks() -> list:
-    """The engine's checks of a graph, beyond SHACL: detectors name features, joints and muscles it knows."""
+    """Checks of a graph beyond SHACL: detectors name features, joints and muscles the engine knows, and fault
+    motions degrees of freedom the synthetic body has."""
     from engine.detectors import check_detectors
+    from synth.body import check_degrees_of_freedom
 
-    return [check_detectors]
+    return [check_detectors, check_degrees_of_freedom]
 
 
 def load_graph(root: str | Path | None = None, overrides: Mapping[str, str] | None = None) -> KnowledgeGraph:
@@ -123,7 +125,7 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
             return None
         try:
             _PREDICTORS[key] = Predictor(path, kg)
-        except CheckpointError as exc:
+        except (CheckpointError, ImportError) as exc:  # ImportError: another graph, and no PyTorch Geometric
             logger.warning("%s: assessing with the rules only", exc)
             return None
     return _PREDICTORS[key]

@@ -4,6 +4,7 @@ The engine's own preprocessing (:func:`engine.assess.recording_of`: gap filling,
 normalisation) is used, so the model and the rules see the same signals. The skeleton is moved so the
 pelvis of the first step is the origin and scaled by the torso length (body size drops out); a 2D
 skeleton gets a zero depth. sEMG channels carry their muscle's row in the FKG ``muscle`` table and side.
+Resampling drops how long the repetition took, so its duration in seconds is kept beside it (tempo faults).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class RepInputs:
     channel_mask: np.ndarray  # (MAX_CHANNELS,) bool
     present: np.ndarray  # (len(MODALITIES),) bool
     window: tuple[float, float]
+    duration: np.ndarray  # (1,) float32 seconds
 
 
 def repetition_inputs(kg: KnowledgeGraph, rec: Recording, start_s: float, end_s: float) -> RepInputs:
@@ -65,7 +67,8 @@ def repetition_inputs(kg: KnowledgeGraph, rec: Recording, start_s: float, end_s:
             envelope[:, slot] = np.nan_to_num(env[:, column])
             muscle[slot], side[slot], mask[slot] = rows[name], int(side_name == "right"), True
     present = np.array([rec.positions is not None, bool(mask.any())])
-    return RepInputs(skeleton, envelope, muscle, side, mask, present, (float(times[0]), float(times[-1])))
+    return RepInputs(skeleton, envelope, muscle, side, mask, present, (float(times[0]), float(times[-1])),
+                     np.array([times[-1] - times[0]], dtype=np.float32))
 
 
 def clip_inputs(kg: KnowledgeGraph, clip: Clip, spans_s: list[tuple[float, float]]) -> list[RepInputs]:
@@ -76,7 +79,7 @@ def clip_inputs(kg: KnowledgeGraph, clip: Clip, spans_s: list[tuple[float, float
 
 def stack(reps: list[RepInputs]) -> dict[str, np.ndarray]:
     """A batch: each field stacked on a new first axis."""
-    fields = ("skeleton", "envelope", "muscle", "side", "channel_mask", "present")
+    fields = ("skeleton", "envelope", "muscle", "side", "channel_mask", "present", "duration")
     return {f: np.stack([getattr(r, f) for r in reps]) for f in fields}
 
 

@@ -2,7 +2,8 @@
 span the model attended to (:class:`engine.evidence.ModelFinding`).
 
 Repetitions are cut exactly as the engine cuts them (:func:`clips.segmentation.repetitions`), so finding
-``repetition=k`` speaks of the engine's repetition ``k``. Rule embeddings are computed once per KG version.
+``repetition=k`` speaks of the engine's repetition ``k``. Node embeddings come from the checkpoint on the graph
+it was trained on (no PyTorch Geometric import) and are computed once per KG version otherwise.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from clips.clip import Clip
 from engine.assess import prepare
 from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
+from kg.export import node_table
 from models import checkpoint
-from models.graph_encoder import graph_inputs
-from models.inputs import repetition_inputs, stack
+from models.inputs import STEPS, repetition_inputs, stack
+from models.scorer import FKGScorer
 
 SPAN_MASS = (0.1, 0.9)
 """A finding's time span: where the rule's attention over the repetition passes these shares of its mass."""
@@ -30,17 +32,23 @@ class Predictor:
 
     def __init__(self, path: str | Path, kg: KnowledgeGraph) -> None:
         self.path = Path(path)
-        self.model, self.record = checkpoint.load(self.path, kg)
+        self.model, self.record, nodes = checkpoint.load_scorer(self.path, kg)
         self.source = f"model {self.path.name} (trained on KG {self.record['kg_version']})"
-        self._nodes: dict[str, dict[str, torch.Tensor]] = {}
+        self._nodes: dict[str, dict[str, torch.Tensor]] = {kg.version: nodes}
 
     def nodes(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
         """Node embeddings of ``kg``, cached per version (a new version says what changed, once)."""
         if kg.version not in self._nodes:
-            if kg.version != self.record["kg_version"] and self._nodes:
+            if kg.version != self.record["kg_version"]:
                 warnings.warn(checkpoint.GraphChangedWarning(
                     f"{self.path.name}: the graph is now {kg.version}: {checkpoint.changes(self.record, kg)}"),
                     stacklevel=2)
+            from models.graph_encoder import graph_inputs
+
+            if not isinstance(self.model, FKGScorer):  # loaded without its graph encoder: load it now
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", checkpoint.GraphChangedWarning)  # said just above
+                    self.model, _ = checkpoint.load(self.path, kg)
             with torch.no_grad():
                 self._nodes = {kg.version: self.model.node_embeddings(graph_inputs(kg))}
         return self._nodes[kg.version]
@@ -55,19 +63,23 @@ class Predictor:
         _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
         inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
         batch = {k: torch.from_numpy(v) for k, v in stack(inputs).items()}
-        logits, attention = self.model(batch, nodes=self.nodes(kg))
-        rows = {r: i for i, r in enumerate(graph_inputs(kg)["rule"].node_ids)}
-        probability = torch.sigmoid(logits).numpy()
-        attention = attention.numpy()
+        out = self.model(batch, nodes=self.nodes(kg))
+        rows = {r: i for i, r in enumerate(node_table(kg)["rule"])}
+        probability = torch.sigmoid(out.logits).numpy()
+        spans = attention_spans(out.attention.numpy(), np.array([rep.window for rep in inputs]))
         known, seen = set(self.record["rules"]), set(self.record.get("rules_seen", ()))
         speaks = [r for r in action.rules if r in seen or r not in known]
-        out = []
-        for k, rep in enumerate(inputs):
-            times = np.linspace(*rep.window, attention.shape[-1])
-            for rule in speaks:
-                mass = np.cumsum(attention[k, rows[rule]])
-                lo, hi = (times[min(int(np.searchsorted(mass, q * mass[-1])), len(times) - 1)] for q in SPAN_MASS)
-                p = round(float(probability[k, rows[rule]]), 4)
-                out.append(ModelFinding(repetition=k + 1, rule=rule, probability=p, source=self.source,
-                                        time_span=(round(float(lo), 3), round(float(hi), 3))))
-        return out
+        return [ModelFinding(repetition=k + 1, rule=rule, probability=round(float(probability[k, rows[rule]]), 4),
+                             source=self.source, time_span=tuple(round(float(t), 3) for t in spans[k, rows[rule]]))
+                for k in range(len(inputs)) for rule in speaks]
+
+
+def attention_spans(attention: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """(N, R, 2) seconds where each rule's attention (N, R, T) over a repetition's window (N, 2) passes the
+    :data:`SPAN_MASS` shares of its mass."""
+    mass = np.cumsum(attention, axis=-1)
+    out = np.empty((*attention.shape[:2], 2), dtype=np.float32)
+    for j, share in enumerate(SPAN_MASS):
+        step = np.minimum((mass < share * mass[..., -1:]).sum(-1), STEPS - 1)
+        out[..., j] = windows[:, None, 0] + step * (windows[:, None, 1] - windows[:, None, 0]) / (STEPS - 1)
+    return out

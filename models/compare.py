@@ -1,0 +1,146 @@
+"""Side by side on one held-out-subject split: the Turtle rules alone, the FLEX-style no-graph regressor, the
+graph-conditioned model (graph on and off; skeleton, sEMG and both), rules and model merged, and the
+zero-shot experiment (error types hidden from every training label).
+
+Every scorer is trained on the same training rows with the same :class:`~models.train.TrainConfig` and
+scored on the same test rows. On synthetic data the labels were made through the rules' own detectors,
+so every number here is self-consistency, not accuracy on real lifts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from kg import KnowledgeGraph
+from kg.export import node_table
+from models.data import Split
+from models.graph_encoder import graph_inputs
+from models.inputs import MODALITIES
+from models.scorer import expected_score
+from models.train import Predictions, TrainConfig, fit_regressor, fit_scorer, predict, row_metrics
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (("rho", "Spearman rho"), ("rel_l2", "rel. L2"), ("detection", "F1 all"),
+           ("detection_with_detector", "F1 rules w/ detector"),
+           ("detection_without_detector", "F1 fault motion only"), ("map", "mAP"), ("span_iou", "span IoU"),
+           ("key_step_accuracy", "key-step acc."), ("ece", "ECE"))
+
+
+def compare(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig,
+            hidden_errors: tuple[str, ...] = ()) -> dict:
+    """Rows of metrics (see :data:`COLUMNS`) and, with ``hidden_errors``, the zero-shot rows; with the wall
+    time of each training."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    train, test = splits["train"], splits["test"]
+    rows: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
+    answers = np.nan_to_num(test.answers.numpy(), nan=0.0)  # an abstaining or missing detector counts 0
+    rows["rules only (Turtle detectors)"] = row_metrics(kg, test, Predictions(answers, _score(kg, test, answers),
+                                                                                 None, None))
+    start = time.perf_counter()
+    regressor = fit_regressor(kg, train, config)
+    seconds["no-graph regressor"] = time.perf_counter() - start
+    with torch.no_grad():
+        score = regressor({k: v.to(next(regressor.parameters()).device) for k, v in test.batch.items()})
+    rows["no-graph regressor (FLEX-style, score only)"] = row_metrics(
+        kg, test, Predictions(None, score.float().cpu().numpy(), None, None))
+    fitted = {}
+    for graph in (True, False):
+        start = time.perf_counter()
+        fitted[graph] = fit_scorer(kg, train, replace(config, model=replace(config.model, use_graph=graph)))
+        seconds[f"model, graph {'on' if graph else 'off'}"] = time.perf_counter() - start
+    shown = (("skeleton+sEMG", MODALITIES), ("skeleton", ("skeleton",)), ("sEMG", ("emg",)))
+    for name, modalities in shown:
+        pred = predict(fitted[True].model, kg, test, modalities)
+        rows[f"model, graph on, {name}"] = row_metrics(kg, test, pred, fitted[True].thresholds, hidden_errors)
+    off = predict(fitted[False].model, kg, test)
+    rows["model, graph off, skeleton+sEMG"] = row_metrics(kg, test, off, fitted[False].thresholds, hidden_errors)
+    on = predict(fitted[True].model, kg, test)
+    answered = ~np.isnan(test.answers.numpy())
+    merged = np.where(answered, answers, on.probability)
+    rows["rules + model merged"] = row_metrics(kg, test, on._replace(probability=merged,
+                                                                      score=_score(kg, test, merged)),
+                                               fitted[True].thresholds, hidden_errors)
+    out: dict = {"rows": rows, "train_seconds": seconds, "train_reps": fitted[True].train_reps,
+                 "validation_reps": len(train) - fitted[True].train_reps, "test_reps": len(test),
+                 "config": {**config.__dict__, "model": config.model.to_dict()}}
+    if hidden_errors:
+        out["zero_shot"] = zero_shot(kg, splits, config, hidden_errors, rows)
+    return out
+
+
+def zero_shot(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig, hidden_errors: tuple[str, ...],
+              rows: dict[str, dict]) -> dict:
+    """F1 and mAP on the ``hidden_errors`` types of a model trained as if their rules were not in the graph
+    (:meth:`~models.data.Split.hiding`), next to the model trained with them (``rows``' graph-on row)."""
+    rules = node_table(kg)["rule"]
+    blind = torch.tensor([kg.rules[r].error_type in hidden_errors for r in rules])
+    unseen = splits["train"].hiding(blind, graph_inputs(kg)["rule"].weight)
+    start = time.perf_counter()
+    fitted = fit_scorer(kg, unseen, replace(config, hidden_errors=tuple(hidden_errors)))
+    seconds = time.perf_counter() - start
+    held = row_metrics(kg, splits["test"], predict(fitted.model, kg, splits["test"]), fitted.thresholds,
+                       hidden_errors)["detection_chosen"]
+    return {"errors": list(hidden_errors), "trained_normally": rows["model, graph on, skeleton+sEMG"]
+            ["detection_chosen"], "held_out": held, "train_seconds": seconds}
+
+
+def pick_errors(kg: KnowledgeGraph, split: Split, count: int, seed: int) -> tuple[str, ...]:
+    """``count`` error types drawn with ``seed`` among those labelled in ``split`` (so their F1 is defined)."""
+    rules = node_table(kg)["rule"]
+    labelled = sorted({kg.rules[r].error_type for r, n in zip(rules, split.target.sum(0).tolist(), strict=True) if n})
+    return tuple(sorted(random.Random(seed).sample(labelled, min(count, len(labelled)))))
+
+
+def markdown(result: dict, title: str) -> str:
+    """The comparison as one Markdown table, with the zero-shot table under it."""
+    lines = [f"# {title}", "", f"Train {result['train_reps']} / validation {result['validation_reps']} / test "
+             f"{result['test_reps']} repetitions; test subjects are never seen in training.", "",
+             "| scorer | " + " | ".join(name for _, name in COLUMNS) + " |",
+             "|---|" + "---:|" * len(COLUMNS)]
+    for name, metrics in result["rows"].items():
+        lines.append(f"| {name} | " + " | ".join(_cell(metrics, key) for key, _ in COLUMNS) + " |")
+    lines += ["", "F1: micro F1 over (repetition, rule) cells at each rule's threshold (chosen on the validation "
+              "subjects; 1 for a detector's yes/no) / labelled errors. \"fault motion only\": rules with no Turtle "
+              "detector that carry labelled errors (the rules score 0 there). rel. L2: CoRe's "
+              "mean((|s - s_hat| / (s_max - s_min))^2). span IoU: the 10-90 % attention-mass span against the "
+              "labelled key step's span. ECE: 15 bins over every rule cell.", ""]
+    if "zero_shot" in result:
+        zs = result["zero_shot"]
+        lines += ["## Zero-shot: error types hidden from every training label", "",
+                  f"Hidden: {', '.join(zs['errors'])}.", "", "| model | F1 on these types | mAP | labelled |",
+                  "|---|---:|---:|---:|"]
+        for name, key in (("trained with them", "trained_normally"), ("never saw them labelled", "held_out")):
+            m = zs[key]
+            lines.append(f"| {name} | {m['f1']:.3f} | {m['map']:.3f} | {m['positives']} |")
+        lines.append("")
+    lines.append("Train wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["train_seconds"].items())
+                 + (f", zero-shot {result['zero_shot']['train_seconds']:.0f} s" if "zero_shot" in result else "")
+                 + ".")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(metrics: dict, key: str) -> str:
+    if key == "map":
+        return f"{metrics['detection']['map']:.3f}" if "detection" in metrics else "-"
+    value = metrics.get(key)
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return f"{value['f1']:.3f} / {value['positives']}" if value["positives"] else "-"
+    return "-" if np.isnan(value) else f"{value:.3f}"
+
+
+def _score(kg: KnowledgeGraph, split: Split, probability: np.ndarray) -> np.ndarray:
+    """The penalty score of per-rule probabilities (the engine's formula)."""
+    weight = graph_inputs(kg)["rule"].weight
+    return expected_score(torch.from_numpy(probability).float(), weight, split.rule_mask).numpy()
+

@@ -1,0 +1,155 @@
+"""The video path of the learned scorer: frames of a repetition (models.frames) and the (2+1)D view encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from clips.flex import FPS, FlexDataset  # noqa: E402
+from clips.video import Video  # noqa: E402
+from kg import KnowledgeGraph  # noqa: E402
+from models.frames import FRAMES, MAX_VIEWS, SIZE, repetition_frames, stack_frames  # noqa: E402
+from models.inputs import STEPS  # noqa: E402
+from models.video_encoder import VideoEncoder, WeightsError  # noqa: E402
+from synth.generate import Options, generate  # noqa: E402
+
+
+def _encoder(hidden: int = 24, seed: int = 0) -> VideoEncoder:
+    torch.manual_seed(seed)
+    return VideoEncoder(hidden).eval()
+
+
+def _random_frames(batch: int, views: int = MAX_VIEWS, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (batch, views, FRAMES, SIZE, SIZE), generator=gen, dtype=torch.uint8)
+
+
+def _numbered_video(count: int, height: int, width: int, fps: float = FPS) -> Video:
+    """Frame i is a flat grey of brightness i, so the frames picked can be read back from the pixels."""
+    levels = np.arange(count, dtype=np.uint8)
+    return Video(frames=np.broadcast_to(levels[:, None, None, None], (count, height, width, 3)).copy(), fps=fps)
+
+
+@pytest.fixture(scope="module")
+def synthetic_sample(kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """One synthetic squat-like repetition with two rendered views, written as FLEX JPEG folders and decoded
+    back through PyAV (the path a FLEX download takes), with its labelled repetition span in seconds."""
+    root = tmp_path_factory.mktemp("video_synth")
+    labels = generate(kg, root, Options(per_action=1, views=2, seed=3), actions=["A16"])
+    rep = labels.samples[0].repetition
+    return FlexDataset(root).load("A16", 1), (rep.start / FPS, rep.end / FPS)
+
+
+def test_frames_are_sampled_on_the_repetition_grid_and_letterboxed() -> None:
+    wide, portrait = _numbered_video(100, 90, 160), _numbered_video(100, 200, 50)
+    frames, mask = repetition_frames([wide, portrait], 1.0, 2.6)
+    assert frames.shape == (MAX_VIEWS, FRAMES, SIZE, SIZE) and frames.dtype == np.uint8
+    assert mask.tolist() == [True, True]
+    expected = np.round(np.linspace(1.0, 2.6, FRAMES) * FPS)  # times x fps: 30, 33.2, ..., 78
+    assert frames[0, :, SIZE // 2, SIZE // 2].tolist() == expected.tolist()
+    # aspect kept: a wide view gets bars above and below, a portrait one at the sides
+    assert frames[0, :, 0, :].max() == 0 and frames[0, :, SIZE // 2, :].min() > 0
+    assert frames[1, :, :, 0].max() == 0 and frames[1, :, :, SIZE // 2].min() > 0
+
+
+def test_missing_and_out_of_span_views_are_masked_and_extra_views_left_out() -> None:
+    short = _numbered_video(30, 64, 64)  # one second
+    frames, mask = repetition_frames([short], 2.0, 3.0)
+    assert mask.tolist() == [False, False] and not frames.any()
+    three = [_numbered_video(60, 64, 64)] * 3
+    frames, mask = repetition_frames(three, 0.0, 1.5)
+    assert mask.tolist() == [True, True] and frames.shape[0] == MAX_VIEWS
+    batch = stack_frames([(frames, mask), repetition_frames([short], 0.0, 0.5)])
+    assert batch["frames"].shape == (2, MAX_VIEWS, FRAMES, SIZE, SIZE)
+    assert batch["view_mask"].tolist() == [[True, True], [True, False]]
+
+
+def test_the_encoder_gives_time_features_on_the_step_grid() -> None:
+    encoder = _encoder(hidden=24)
+    out = encoder(_random_frames(3), torch.ones(3, MAX_VIEWS, dtype=torch.bool))
+    assert out.shape == (3, STEPS, 24) and torch.isfinite(out).all()
+    assert "hidden=24" in repr(encoder)
+
+
+def test_a_missing_view_changes_nothing_else() -> None:
+    encoder = _encoder()
+    frames = _random_frames(2, seed=1)
+    one_view = torch.tensor([[True, False], [True, True]])
+    with torch.no_grad():
+        base = encoder(frames, one_view)
+        scrambled = frames.clone()
+        scrambled[0, 1] = _random_frames(1, views=1, seed=2)[0, 0]  # whatever sits in the masked slot
+        assert torch.equal(encoder(scrambled, one_view), base)
+        alone = encoder(frames[:1, :1], torch.ones(1, 1, dtype=torch.bool))  # the same view, no slot for another
+        torch.testing.assert_close(alone, base[:1])
+        neighbour = encoder(frames[1:], one_view[1:])  # the other repetition of the batch is untouched
+        torch.testing.assert_close(neighbour, base[1:])
+        both = encoder(frames[:1], torch.ones(1, 2, dtype=torch.bool))
+        assert not torch.allclose(both, base[:1])  # the second view does count when present
+        empty = encoder(frames, torch.zeros(2, 2, dtype=torch.bool))
+        assert torch.allclose(empty, empty[:1, :1].expand_as(empty))  # no video: a constant, from no pixels
+
+
+def test_gradients_reach_every_weight() -> None:
+    encoder = _encoder().train()
+    out = encoder(_random_frames(2, seed=4), torch.tensor([[True, True], [True, False]]))
+    out.pow(2).mean().backward()
+    for name, param in encoder.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+
+
+def test_decoded_frames_of_a_synthetic_clip_go_through(synthetic_sample: tuple) -> None:
+    clip, (start, end) = synthetic_sample
+    assert len(clip.views) == 2
+    frames, mask = repetition_frames(clip, start, end)
+    assert mask.tolist() == [True, True]
+    background = np.median(frames)
+    figure = frames > background + 40  # the light stick figure on the dark ground (synth/render.py)
+    assert figure.reshape(MAX_VIEWS, FRAMES, -1).any(-1).all()  # every frame of both views shows the body
+    assert (frames[:, 0] != frames[:, FRAMES // 2]).any(axis=(1, 2)).all()  # and it moves over the rep
+    batch = {k: torch.from_numpy(v) for k, v in stack_frames([(frames, mask)]).items()}
+    with torch.no_grad():
+        out = _encoder()(batch["frames"], batch["view_mask"])
+    assert out.shape == (1, STEPS, 24) and torch.isfinite(out).all()
+    assert out[0].std(0).mean() > 0  # the features vary over time
+
+
+def test_pretrained_weights_round_trip(tmp_path: Path) -> None:
+    trained = _encoder(seed=7)
+    path = tmp_path / "video.pt"
+    torch.save(trained.state_dict(), path)
+    loaded = VideoEncoder(24, weights=path).eval()
+    frames, mask = _random_frames(1, seed=5), torch.ones(1, MAX_VIEWS, dtype=torch.bool)
+    with torch.no_grad():
+        assert torch.equal(loaded(frames, mask), trained(frames, mask))
+        assert not torch.equal(_encoder(seed=8)(frames, mask), trained(frames, mask))
+
+
+def test_wrong_weights_are_refused_with_what_differs(tmp_path: Path) -> None:
+    path = tmp_path / "other.pt"
+    torch.save(VideoEncoder(32).state_dict(), path)
+    encoder = _encoder()
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    with pytest.raises(WeightsError, match=r"out\.weight has shape \(32, 64\), expected \(24, 64\)"):
+        encoder.load_weights(path)
+    assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())  # nothing half-loaded
+    torch.save({"cnn.0.weight": torch.zeros(16, 1, 1, 3, 3)}, path)
+    with pytest.raises(WeightsError, match="missing out.bias"):
+        encoder.load_weights(path)
+    torch.save([1, 2, 3], path)
+    with pytest.raises(WeightsError, match="expected a state_dict"):
+        encoder.load_weights(path)
+    with pytest.raises(WeightsError, match="no such weights file"):
+        VideoEncoder(24, weights=tmp_path / "absent.pt")
+
+
+def test_mixed_precision_runs() -> None:
+    encoder = _encoder()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = encoder(_random_frames(2, seed=6), torch.tensor([[True, False], [True, True]]))
+    assert out.shape == (2, STEPS, 24) and torch.isfinite(out.float()).all()
