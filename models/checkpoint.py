@@ -16,7 +16,6 @@ import torch
 
 from kg import KnowledgeGraph
 from kg.export import node_table
-from models.inputs import MODALITIES
 from models.scorer import ClipScorer, FKGScorer, ScorerConfig
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def save(path: str | Path, model: FKGScorer, kg: KnowledgeGraph, metrics: dict, 
     nodes = node_table(kg)
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state, "metrics": metrics,
                "node_embeddings": {t: embedded[t].half() for t in FKGScorer.NODE_TYPES},
-               "modalities": list(MODALITIES), "kg_version": kg.version, "rules": nodes["rule"],
+               "modalities": list(model.modalities), "kg_version": kg.version, "rules": nodes["rule"],
                "error_types": nodes["error_type"], **(extra or {})}
     partial = path.with_name(f".{path.name}.partial")
     torch.save(payload, partial)

@@ -6,7 +6,8 @@ Samples are split as the folder's ``Split_4`` lists say (the synthetic sets give
 simulated subject, so the test split holds subjects never seen in training). Where the labels give them,
 ``span`` holds each labelled error's time span and ``steps`` the key step (row of the graph's ``key_step``
 table) at each of the model's time steps, and ``answers`` what each rule's Turtle detector says, run on the
-labelled timeline as ``flexaqa eval detectors`` runs it (the rules-only and merged baselines).
+labelled timeline as ``flexaqa eval detectors`` runs it (the rules-only and merged baselines). With ``video``
+the batch also holds each repetition's views (:func:`models.inputs.with_frames`); without, none is decoded.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from engine.detectors import evaluate
 from engine.timeline import key_step_spans
 from kg import KnowledgeGraph
 from kg.export import node_table
-from models.inputs import STEPS, repetition_inputs, stack
+from models.frames import repetition_frames
+from models.inputs import STEPS, repetition_inputs, stack, with_frames
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +78,12 @@ class Split:
 
 
 def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | None = None,
-                hidden_errors: frozenset[str] = frozenset()) -> dict[str, Split]:
+                hidden_errors: frozenset[str] = frozenset(), video: bool = False) -> dict[str, Split]:
     """``{"train": ..., "test": ...}`` of the folder; the rules of ``hidden_errors`` (error type ids) are taken
-    out of the training split (:meth:`Split.hiding`: the zero-shot experiment) and kept in the test split."""
+    out of the training split (:meth:`Split.hiding`: the zero-shot experiment) and kept in the test split;
+    ``video``: the views too (for a scorer built with video)."""
     labels = read_labels(root)
-    data = FlexDataset(root, fps=labels.fps, emg_rate=labels.emg_rate, load_video=False, cache_dir=cache_dir)
+    data = FlexDataset(root, fps=labels.fps, emg_rate=labels.emg_rate, load_video=video, cache_dir=cache_dir)
     table = node_table(kg)
     rules, key_steps = table["rule"], table["key_step"]
     row = {r: i for i, r in enumerate(rules)}
@@ -92,6 +95,7 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
         if not keys:
             raise ClipError(str(root), f"the {split} split lists no samples")
         reps, targets, masks, scores, spans, steps, step_masks, answers = [], [], [], [], [], [], [], []
+        views = []
         for action, index in tqdm(keys, desc=f"read {split}", unit="rep", disable=None):
             sample = by_key.get((action, index))
             clip = data.load(action, index)
@@ -101,6 +105,8 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
             rep = sample.repetition
             rec = recording_of(kg, clip)
             reps.append(repetition_inputs(kg, rec, rep.start / labels.fps, rep.end / labels.fps))
+            if video:
+                views.append(repetition_frames(clip, rep.start / labels.fps, rep.end / labels.fps))
             answer = np.full(len(rules), np.nan, dtype=np.float32)
             cut = key_step_spans(kg, action, rep.start, rep.turn, rep.end)  # the true timeline, as eval detectors
             for rule in kg.rules_of(action):
@@ -124,7 +130,11 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
             for kept, value in ((targets, target), (masks, mask), (scores, sample.score), (spans, span),
                                 (steps, step), (step_masks, step_mask), (answers, answer)):
                 kept.append(value)
-        batch = {k: torch.from_numpy(v) for k, v in stack(reps).items()}
+        arrays = with_frames(stack(reps), views) if video else stack(reps)
+        if video and not arrays["view_mask"].any():
+            log.warning("%s: the %s split has no video views (flexaqa synth --views N writes them); the video "
+                        "branch will learn nothing", root, split)
+        batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
         out[split] = Split(batch, torch.from_numpy(np.stack(targets)), torch.from_numpy(np.stack(masks)),
                            torch.tensor(scores, dtype=torch.float32), keys, torch.from_numpy(np.stack(spans)),
                            torch.tensor([r.window for r in reps], dtype=torch.float32),

@@ -5,6 +5,8 @@ normalisation) is used, so the model and the rules see the same signals. The ske
 pelvis of the first step is the origin and scaled by the torso length (body size drops out); a 2D
 skeleton gets a zero depth. sEMG channels carry their muscle's row in the FKG ``muscle`` table and side.
 Resampling drops how long the repetition took, so its duration in seconds is kept beside it (tempo faults).
+A scorer built with video (:attr:`models.scorer.ScorerConfig.video`) also reads each repetition's views
+(:func:`with_frames`); one without never decodes or stacks a frame.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from engine.assess import recording_of
 from engine.features import Recording
 from kg import KnowledgeGraph
 from kg.export import node_table
+from models.frames import stack_frames
 
 STEPS = 32
 """Time steps per repetition: the FLEX skeleton has about 100 frames per rep; 32 keep a key step's shape."""
 MAX_CHANNELS = 16
 """sEMG channels a montage may have (the FKG's largest has 12)."""
 MODALITIES = ("skeleton", "emg")
+"""What every scorer reads, in the order of the ``present`` columns."""
+VIDEO = "video"
+"""The opt-in modality: a scorer built with video has a third ``present`` column, whether any view is present."""
+
+
+def modalities(video: bool) -> tuple[str, ...]:
+    """The modalities of a scorer with or without video, in the order of its ``present`` columns."""
+    return (*MODALITIES, VIDEO) if video else MODALITIES
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,14 @@ def stack(reps: list[RepInputs]) -> dict[str, np.ndarray]:
     """A batch: each field stacked on a new first axis."""
     fields = ("skeleton", "envelope", "muscle", "side", "channel_mask", "present", "duration")
     return {f: np.stack([getattr(r, f) for r in reps]) for f in fields}
+
+
+def with_frames(batch: dict[str, np.ndarray], views: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``batch`` (:func:`stack`) with each repetition's :func:`models.frames.repetition_frames` added: ``frames``,
+    ``view_mask`` and a last ``present`` column (any view present)."""
+    video = stack_frames(views)
+    present = np.concatenate([batch["present"], video["view_mask"].any(1, keepdims=True)], axis=1)
+    return {**batch, **video, "present": present}
 
 
 def _resample(values: np.ndarray, at: np.ndarray) -> np.ndarray:

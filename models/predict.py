@@ -3,7 +3,8 @@ span the model attended to (:class:`engine.evidence.ModelFinding`).
 
 Repetitions are cut exactly as the engine cuts them (:func:`clips.segmentation.repetitions`), so finding
 ``repetition=k`` speaks of the engine's repetition ``k``. Node embeddings come from the checkpoint on the graph
-it was trained on (no PyTorch Geometric import) and are computed once per KG version otherwise.
+it was trained on (no PyTorch Geometric import) and are computed once per KG version otherwise. The clip's
+video views are read only by a checkpoint built with video; a clip without views is scored from the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
 from kg.export import node_table
 from models import checkpoint
-from models.inputs import STEPS, repetition_inputs, stack
+from models.frames import repetition_frames
+from models.inputs import STEPS, repetition_inputs, stack, with_frames
 from models.scorer import FKGScorer
 
 SPAN_MASS = (0.1, 0.9)
@@ -62,7 +64,10 @@ class Predictor:
         action = kg.action(clip.action)
         _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
         inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
-        batch = {k: torch.from_numpy(v) for k, v in stack(inputs).items()}
+        arrays = stack(inputs)
+        if self.model.config.video:
+            arrays = with_frames(arrays, [repetition_frames(clip, r.start / rec.fps, r.end / rec.fps) for r in reps])
+        batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
         out = self.model(batch, nodes=self.nodes(kg))
         rows = {r: i for i, r in enumerate(node_table(kg)["rule"])}
         probability = torch.sigmoid(out.logits).numpy()

@@ -5,7 +5,8 @@
     q_r = W_q g_r, \\qquad a_r = \\mathrm{MHA}(q_r, F, F), \\qquad
     \\Pr(\\text{error of } r) = \\sigma\\big(\\mathrm{MLP}([a_r, q_r])\\big)
 
-with :math:`E_m` the clip encoders, :math:`p_m \\in \\{0, 1\\}` whether modality :math:`m` is present,
+with :math:`E_m` the clip encoders (skeleton, sEMG and, in a model built with video, the views'
+:class:`~models.video_encoder.VideoEncoder`), :math:`p_m \\in \\{0, 1\\}` whether modality :math:`m` is present,
 :math:`P` a learned position embedding, :math:`d` the repetition's duration in seconds (resampling to
 fixed steps hides it) and :math:`g_r` the rule's embedding from
 :class:`~models.graph_encoder.FKGEncoder`. There is no output layer per rule: a rule added in Turtle is
@@ -18,8 +19,8 @@ with the fused features gives the logit of "time step :math:`t` is in key step :
 The score is the engine's penalty formula (:func:`engine.scoring.penalty`) applied to the probabilities,
 so it is differentiable and model and rules share one score: ``S = 100 (1 - penalty / W_max)``.
 
-Shapes: batch fields as :func:`models.inputs.stack` (B first) -> :class:`Output`: logits ``(B, R)``,
-attention ``(B, R, T)``, key-step logits ``(B, K, T)``.
+Shapes: batch fields as :func:`models.inputs.stack` (B first; with video, :func:`models.inputs.with_frames`)
+-> :class:`Output`: logits ``(B, R)``, attention ``(B, R, T)``, key-step logits ``(B, K, T)``.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from torch import Tensor, nn
 
 from engine.scoring import Observation, penalty
 from models.emg_encoder import EMGEncoder
-from models.inputs import MODALITIES, STEPS
+from models.inputs import STEPS, modalities
 from models.skeleton_encoder import SkeletonEncoder
+from models.video_encoder import VideoEncoder
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
@@ -52,6 +54,10 @@ class ScorerConfig:
     heads: int = 4
     use_graph: bool = True
     """False: the rule queries come from the rule's label text alone (graph conditioning off, an ablation)."""
+    video: bool = False
+    """True: a third modality, the repetition's video views (batches carry ``frames`` and ``view_mask``). Off by
+    default, so a skeleton + sEMG model builds, loads and reads nothing of video (and older checkpoints, whose
+    config lacks the field, load as they were)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +91,9 @@ class ClipScorer(nn.Module):
         self.step_query = nn.Linear(h, h)
         self.step_key = nn.Linear(h, h)
         nn.init.normal_(self.position, std=0.02)
+        self.modalities = modalities(config.video)
+        if config.video:  # built last, so the other weights start as in a model without video (same seed)
+            self.video = VideoEncoder(h)
 
     def forward(self, batch: dict[str, Tensor], nodes: dict[str, Tensor]) -> Output:
         """Rule logits, attention and key-step logits for every rule and key step of the graph whose node
@@ -92,6 +101,8 @@ class ClipScorer(nn.Module):
         present = batch["present"].to(self.position.dtype)
         features = [self.skeleton(batch["skeleton"]),
                     self.emg(batch["envelope"], batch["muscle"], batch["side"], batch["channel_mask"], nodes["muscle"])]
+        if self.config.video:
+            features.append(self.video(batch["frames"], batch["view_mask"]))
         fused = sum(f * present[:, i, None, None] for i, f in enumerate(features))
         fused = fused / present.sum(1).clamp(min=1)[:, None, None] + self.position + tempo(self.tempo, batch)
         query = self.query(nodes["rule"]).expand(fused.shape[0], -1, -1)
@@ -101,8 +112,9 @@ class ClipScorer(nn.Module):
                       steps / math.sqrt(fused.shape[-1]))
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(hidden={self.config.hidden}, modalities={list(MODALITIES)}, "
-                f"skeleton={self.skeleton!r}, emg={self.emg!r}, heads={self.config.heads}, "
+        video = f"video={self.video!r}, " if self.config.video else ""
+        return (f"{self.__class__.__name__}(hidden={self.config.hidden}, modalities={list(self.modalities)}, "
+                f"skeleton={self.skeleton!r}, emg={self.emg!r}, {video}heads={self.config.heads}, "
                 f"use_graph={self.config.use_graph})")
 
 

@@ -5,7 +5,8 @@ Lin et al. 2017, so the many easy "no error" cells weigh less), plus ``score_wei
 of the differentiable score (``S / 100``), plus ``step_weight`` times the cross-entropy of the key step at
 each time step (over the action's key steps), plus ``span_weight`` times -log of the attention mass a
 labelled error's rule puts inside its labelled span. Each training sample loses one modality with probability
-``modality_drop`` (never both), so a skeleton-only or sEMG-only clip is still scored. A ``validation`` share
+``modality_drop`` (never all), so a clip missing one is still scored. A scorer built with video
+(:attr:`~models.scorer.ScorerConfig.video`) is trained on the folder's views too. A ``validation`` share
 of the training subjects is held out of training to choose each rule's decision threshold (never the test
 split). Deterministic per seed on CPU. Under ``torchrun`` (``WORLD_SIZE`` > 1) the training rows are sharded
 over the ranks and gradients averaged by DDP (gloo on CPU, NCCL on GPU); rank 0 evaluates and writes the
@@ -34,7 +35,6 @@ from models import checkpoint
 from models.baseline import PooledRegressor
 from models.data import Split, load_splits
 from models.graph_encoder import graph_inputs
-from models.inputs import MODALITIES
 from models.metrics import (
     best_thresholds,
     detection_metrics,
@@ -111,7 +111,7 @@ def train(kg: KnowledgeGraph, data: str | Path, out: str | Path | None, config: 
     try:
         if config.threads:
             torch.set_num_threads(config.threads)
-        splits = load_splits(kg, data, cache_dir, frozenset(config.hidden_errors))
+        splits = load_splits(kg, data, cache_dir, frozenset(config.hidden_errors), config.model.video)
         fitted = fit_scorer(kg, splits["train"], config, rank, world)
         agree = _ranks_agree(fitted.model) if world > 1 else True
         metrics = {}
@@ -227,14 +227,15 @@ class Predictions(NamedTuple):
 
 
 @torch.no_grad()
-def predict(model: FKGScorer, kg: KnowledgeGraph, split: Split, modalities: tuple[str, ...] = MODALITIES,
+def predict(model: FKGScorer, kg: KnowledgeGraph, split: Split, modalities: tuple[str, ...] | None = None,
             batch_size: int = 256) -> Predictions:
-    """The scorer's outputs with only ``modalities`` shown to it."""
+    """The scorer's outputs with only ``modalities`` shown to it (default: all the model reads)."""
     model.eval()
     dev = next(model.parameters()).device
     graph = graph_inputs(kg).to(dev)
     nodes = model.node_embeddings(graph)
-    keep = torch.tensor([m in modalities for m in MODALITIES], device=dev)
+    shown = model.modalities if modalities is None else modalities
+    keep = torch.tensor([m in shown for m in model.modalities], device=dev)
     probs, scores, spans, steps = [], [], [], []
     for start in range(0, len(split), batch_size):
         part = split.take(slice(start, start + batch_size))
@@ -253,9 +254,9 @@ def predict(model: FKGScorer, kg: KnowledgeGraph, split: Split, modalities: tupl
 
 def evaluate(model: FKGScorer, kg: KnowledgeGraph, split: Split, errors: list[str] | tuple[str, ...] = (),
              thresholds: np.ndarray | float = 0.5) -> dict:
-    """:func:`row_metrics` on ``split`` with both modalities and with each alone."""
+    """:func:`row_metrics` on ``split`` with every modality the model reads and with each alone."""
     out: dict = {"reps": len(split)}
-    for name, shown in (("combined", MODALITIES), *((m, (m,)) for m in MODALITIES)):
+    for name, shown in (("combined", model.modalities), *((m, (m,)) for m in model.modalities)):
         out[name] = row_metrics(kg, split, predict(model, kg, split, shown), thresholds, errors)
     return out
 

@@ -1,7 +1,9 @@
-"""The video path of the learned scorer: frames of a repetition (models.frames) and the (2+1)D view encoder."""
+"""The video path of the learned scorer: frames of a repetition (models.frames), the (2+1)D view encoder and the
+scorer built with video (opt-in: one without never reads a frame)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +11,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from api.core import DEFAULT_CHECKPOINT  # noqa: E402
 from clips.flex import FPS, FlexDataset  # noqa: E402
 from clips.video import Video  # noqa: E402
 from kg import KnowledgeGraph  # noqa: E402
+from models import checkpoint, predict  # noqa: E402
 from models.frames import FRAMES, MAX_VIEWS, SIZE, repetition_frames, stack_frames  # noqa: E402
 from models.inputs import STEPS  # noqa: E402
 from models.video_encoder import VideoEncoder, WeightsError  # noqa: E402
@@ -153,3 +157,46 @@ def test_mixed_precision_runs() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = encoder(_random_frames(2, seed=6), torch.tensor([[True, False], [True, True]]))
     assert out.shape == (2, STEPS, 24) and torch.isfinite(out.float()).all()
+
+
+@pytest.fixture(scope="module")
+def video_data(kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six synthetic repetitions of one action, each with one rendered view, in the FLEX layout with labels."""
+    root = tmp_path_factory.mktemp("video_train")
+    generate(kg, root, Options(per_action=6, views=1, seed=5), actions=["A16"])
+    return root
+
+
+def _probabilities(found: list) -> list[float]:
+    return [f.probability for f in found]
+
+
+def test_a_video_scorer_trains_from_the_command_line_and_scores_clips_with_and_without_views(
+        kg: KnowledgeGraph, video_data: Path, tmp_path: Path, flexaqa) -> None:
+    out = flexaqa("train", str(video_data), "--out", str(tmp_path / "v.pt"), "--epochs", "2", "--hidden", "16",
+                  "--video")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^video\s", out.stdout, re.MULTILINE)  # evaluated with the views alone too
+    model, record = checkpoint.load(tmp_path / "v.pt", kg)
+    assert record["modalities"] == ["skeleton", "emg", "video"] and record["config"]["video"] is True
+    assert any(k.startswith("video.") for k in model.state_dict()) and "video=VideoEncoder(hidden=16" in repr(model)
+    clip = FlexDataset(video_data).load("A16", 1)
+    assert len(clip.views) == 1
+    predictor = predict.Predictor(tmp_path / "v.pt", kg)
+    with_views = predictor.findings(kg, clip)
+    without = predictor.findings(kg, clip.model_copy(update={"views": ()}))
+    assert with_views and [(f.repetition, f.rule) for f in with_views] == [(f.repetition, f.rule) for f in without]
+    assert all(0 <= p <= 1 for p in _probabilities(with_views) + _probabilities(without))
+    assert _probabilities(with_views) != _probabilities(without)  # the view is read when there is one
+
+
+def test_a_model_without_video_never_reads_a_frame(kg: KnowledgeGraph, video_data: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("a skeleton + sEMG model sampled video frames")
+
+    monkeypatch.setattr(predict, "repetition_frames", refuse)
+    predictor = predict.Predictor(DEFAULT_CHECKPOINT, kg)
+    assert predictor.record["modalities"] == ["skeleton", "emg"] and not hasattr(predictor.model, "video")
+    clip = FlexDataset(video_data).load("A16", 1)
+    assert clip.views and predictor.findings(kg, clip)

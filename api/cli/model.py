@@ -38,10 +38,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit("flexaqa train: error: give a DATA folder, or --default (not both)")
     if args.data is not None and args.out is None:
         raise SystemExit("flexaqa train: error: --out CKPT: where to write the checkpoint trained on DATA")
+    if args.default and args.video:
+        raise SystemExit("flexaqa train: error: --video needs a DATA folder with views (flexaqa synth --views N); "
+                         "the shipped checkpoint is skeleton + sEMG")
     hidden = _error_list(kg, args.hide_errors, "--hide-errors")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          threads=args.threads, hidden_errors=hidden,
-                         model=ScorerConfig(hidden=args.hidden, use_graph=not args.no_graph))
+                         model=ScorerConfig(hidden=args.hidden, use_graph=not args.no_graph, video=args.video))
     if args.default:
         from synth.generate import Options, generate
 
@@ -71,7 +74,7 @@ def cmd_eval_model(args: argparse.Namespace) -> int:
         model, record = checkpoint.load(args.checkpoint or core.DEFAULT_CHECKPOINT, kg)
     except checkpoint.CheckpointError as exc:
         raise SystemExit(f"flexaqa: {exc}") from None
-    test = load_splits(kg, args.data, args.cache)["test"]
+    test = load_splits(kg, args.data, args.cache, video=model.config.video)["test"]
     errors = [e for e in (args.errors or "").split(",") if e]
     print(f"checkpoint trained on KG {record['kg_version']}, graph in force {kg.version}; {len(test)} test reps")
     thresholds = np.array([record.get("thresholds", {}).get(r, 0.5) for r in node_table(kg)["rule"]])
@@ -169,6 +172,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=Within(int, 0, 1024), default=1,
                    help="CPU threads for torch, 0 for its default (default: %(default)s: fastest on small CPUs)")
     p.add_argument("--no-graph", action="store_true", help="ablation: rule queries from label text, no GNN")
+    p.add_argument("--video", action="store_true", help="also read the folder's video views (a third modality, "
+                   "a (2+1)D CNN per view; flexaqa synth --views N writes them); the checkpoint then reads a clip's "
+                   "views when it has some")
     p.add_argument("--hide-errors", metavar="ET,...", help="error types left out of every training label")
     p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
     p.set_defaults(func=cmd_train)
@@ -176,7 +182,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev = next(a for a in sub.choices["eval"]._actions if isinstance(a, argparse._SubParsersAction))
     p = ev.add_parser("model", help="metrics of a checkpoint on a labelled folder's test split",
                       description="Spearman rho and relative L2 of the score, error-detection F1 and mAP, with "
-                      "skeleton+sEMG and each alone, on the test split (held-out simulated subjects).")
+                      "every modality the checkpoint reads (skeleton+sEMG, and video if trained with --video) and "
+                      "each alone, on the test split (held-out simulated subjects).")
     p.add_argument("data", help="labelled FLEX-layout folder (flexaqa synth)")
     p.add_argument("--checkpoint", type=Path, help="(default: the shipped one)")
     p.add_argument("--errors", metavar="ET,...", help="also report detection on these error types alone")
