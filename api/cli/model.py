@@ -164,10 +164,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"train the shipped checkpoint: a fresh synthetic set {DEFAULT_DATA}, {DEFAULT_TRAIN}")
     p.add_argument("--out", type=Path, metavar="CKPT", help="checkpoint to write (default with --default: "
                    "the shipped one)")
-    p.add_argument("--epochs", type=EPOCHS, default=DEFAULT_TRAIN["epochs"], help="(default: %(default)s)")
-    p.add_argument("--batch-size", type=BATCH, default=64, help="(default: %(default)s)")
+    p.add_argument("--epochs", type=EPOCHS, default=DEFAULT_TRAIN["epochs"],
+                   help=f"passes over the training split, {EPOCHS} (default: %(default)s)")
+    p.add_argument("--batch-size", type=BATCH, default=64,
+                   help=f"repetitions per optimiser step, {BATCH} (default: %(default)s)")
     p.add_argument("--lr", type=LR, default=3e-3, help="peak learning rate (default: %(default)s)")
-    p.add_argument("--seed", type=SEED, default=DEFAULT_TRAIN["seed"], help="(default: %(default)s)")
+    p.add_argument("--seed", type=SEED, default=DEFAULT_TRAIN["seed"],
+                   help="seed of the weights and the batch order (default: %(default)s)")
     p.add_argument("--hidden", type=Within(int, 8, 1024), default=64, help="embedding size (default: %(default)s)")
     p.add_argument("--threads", type=Within(int, 0, 1024), default=1,
                    help="CPU threads for torch, 0 for its default (default: %(default)s: fastest on small CPUs)")
@@ -185,7 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "every modality the checkpoint reads (skeleton+sEMG, and video if trained with --video) and "
                       "each alone, on the test split (held-out simulated subjects).")
     p.add_argument("data", help="labelled FLEX-layout folder (flexaqa synth)")
-    p.add_argument("--checkpoint", type=Path, help="(default: the shipped one)")
+    p.add_argument("--checkpoint", type=Path, help="the checkpoint to evaluate (default: the shipped one)")
     p.add_argument("--errors", metavar="ET,...", help="also report detection on these error types alone")
     p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
     p.set_defaults(func=cmd_eval_model)
@@ -200,8 +203,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="RESULTS.md", help="Markdown file to write")
     p.add_argument("--per-action", type=Within(int, 5, 10_000), default=COMPARE_DATA["per_action"], metavar="N",
                    help="repetitions per action of the generated set (default: %(default)s)")
-    p.add_argument("--data-seed", type=SEED, default=COMPARE_DATA["seed"], help="(default: %(default)s)")
-    p.add_argument("--epochs", type=EPOCHS, default=DEFAULT_TRAIN["epochs"], help="(default: %(default)s)")
+    p.add_argument("--data-seed", type=SEED, default=COMPARE_DATA["seed"],
+                   help="seed of the generated synthetic set, when no DATA is given (default: %(default)s)")
+    p.add_argument("--epochs", type=EPOCHS, default=DEFAULT_TRAIN["epochs"],
+                   help=f"passes over the training split, {EPOCHS} (default: %(default)s)")
     p.add_argument("--seed", type=SEED, default=DEFAULT_TRAIN["seed"], help="training seed (default: %(default)s)")
     p.add_argument("--hidden", type=Within(int, 8, 1024), default=64, help="embedding size (default: %(default)s)")
     p.add_argument("--threads", type=Within(int, 0, 1024), default=1, help="CPU threads (default: %(default)s)")
