@@ -93,7 +93,7 @@ class LabelSet(_Model):
 def read_labels(root: str | Path) -> LabelSet:
     """The labels of the dataset under ``root``; a missing, non-JSON or invalid file is a ClipError."""
     if not Path(root).is_dir():
-        raise ClipError(str(root), "no such folder")
+        raise ClipError(str(root), "is a file, not a dataset folder" if Path(root).exists() else "no such folder")
     path = Path(root) / LABELS_FILE
     try:
         text = path.read_text(encoding="utf-8")

@@ -16,12 +16,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kg import KnowledgeGraph
+from kg import KnowledgeGraph, ShapeViolationError
 from ontology import ONTOLOGY_DIR
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
 """The clip bundle that ships with flexaqa."""
+
+
+def edit(root: Path, rel: str, old: str, new: str, append: str = "") -> None:
+    """Replace the one occurrence of ``old`` in a copied Turtle file, and append statements."""
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} must occur once in {rel}"
+    path.write_text(text.replace(old, new) + append, encoding="utf-8")
+
+
+def rejected(root: Path) -> list:
+    """The violations that refuse to load the ontology under ``root``."""
+    with pytest.raises(ShapeViolationError) as caught:
+        KnowledgeGraph.load(root)
+    return caught.value.violations
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -73,3 +73,8 @@ def test_a_missing_labels_file_says_so(tmp_path: Path) -> None:
 
 def test_a_missing_folder_says_so(tmp_path: Path) -> None:
     assert problem(tmp_path / "nope") == f"{tmp_path / 'nope'}: no such folder"
+
+
+def test_a_file_given_for_the_dataset_folder_says_so(tmp_path: Path) -> None:
+    (tmp_path / "set.npz").write_bytes(b"")
+    assert problem(tmp_path / "set.npz") == f"{tmp_path / 'set.npz'}: is a file, not a dataset folder"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import edit, rejected
 
 from clips.labels import read_labels
 from clips.layouts import JOINT_INDEX
 from engine.detectors import NO_DETECTOR, NO_MODALITY, evaluate
 from engine.timeline import key_step_spans
-from kg import KnowledgeGraph, ShapeViolationError
+from kg import KnowledgeGraph
 from kg.entities import FaultMotion, MotionQuantity
 from synth.body import DOFS, Proportions, expand, positions
 from synth.generate import Options, generate, simulate
@@ -26,19 +27,6 @@ LUNGE = "actions/A08_dumbbell_lunge.ttl"
 SHRUG_MOTION = "fkg:changes fkg:DOF_shrug ; fkg:amount 0.05 ; qudt:unit unit:M ;"
 GAIN_MOTION = "fkg:changes fkg:MuscleGain ; fkg:amount 0.5 ;"
 
-
-def edit(root: Path, rel: str, old: str, new: str, append: str = "") -> None:
-    """Replace the one occurrence of ``old`` in a copied Turtle file, and append statements."""
-    path = root / rel
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} must occur once in {rel}"
-    path.write_text(text.replace(old, new) + append, encoding="utf-8")
-
-
-def rejected(root: Path) -> list:
-    with pytest.raises(ShapeViolationError) as caught:
-        KnowledgeGraph.load(root)
-    return caught.value.violations
 
 
 def test_fault_motions_are_read_into_the_rules(kg: KnowledgeGraph) -> None:

@@ -7,25 +7,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import edit, rejected
 
-from kg import Comparator, KnowledgeGraph, ShapeViolationError, SideSelection, Statistic, queries
+from kg import Comparator, KnowledgeGraph, SideSelection, Statistic, queries
 
 SQUAT = "actions/A16_barbell_back_squat.ttl"
 UNIT = "http://qudt.org/vocab/unit/"
 
-
-def edit(root: Path, rel: str, old: str, new: str, append: str = "") -> None:
-    """Replace the one occurrence of ``old`` in a copied Turtle file, and append statements."""
-    path = root / rel
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} must occur once in {rel}"
-    path.write_text(text.replace(old, new) + append, encoding="utf-8")
-
-
-def rejected(root: Path) -> list:
-    with pytest.raises(ShapeViolationError) as caught:
-        KnowledgeGraph.load(root)
-    return caught.value.violations
 
 
 def test_the_ontology_names_its_version_licence_and_preferred_prefix(kg: KnowledgeGraph) -> None:
