@@ -21,6 +21,7 @@ from kg.loader import place_file, read_turtle
 if TYPE_CHECKING:
     from api.report import ReportInput
     from clips.clip import Clip
+    from engine.evidence import ModelFinding
     from engine.report import Assessment
     from models.predict import Predictor
 
@@ -100,10 +101,15 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
     from engine.assess import assess
 
     check_language(kg, lang)
+    return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps,
+                  model_findings=_model_findings(kg, clip, model, min_confidence), min_confidence=min_confidence)
+
+
+def _model_findings(kg: KnowledgeGraph, clip: Clip, model: bool, min_confidence: float | None
+                    ) -> Sequence[ModelFinding]:
+    """What the shipped checkpoint says of the clip's repetitions; none without ``model`` or a usable one."""
     predictor = load_model(kg) if model else None
-    findings = predictor.findings(kg, clip, min_confidence) if predictor is not None else ()
-    return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=findings,
-                  min_confidence=min_confidence)
+    return predictor.findings(kg, clip, min_confidence) if predictor is not None else ()
 
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "checkpoints" / "default.pt"
@@ -139,11 +145,12 @@ def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: 
     spans and the action's part of the graph; it opens in ``lang``. Rules link under ``rule_base``
     (``/rules/`` when served)."""
     from api.report import build_input
+    from engine.assess import assess_in_languages
 
     check_language(kg, lang)
-    assessments = {code: assess_clip(kg, clip, lang=code, explain=True, assumed_fps=assumed_fps, model=model,
-                                     min_confidence=min_confidence)
-                   for code in languages(kg)}
+    assessments = assess_in_languages(kg, clip, languages(kg), explain=True,
+                                      model_findings=_model_findings(kg, clip, model, min_confidence),
+                                      assumed_fps=assumed_fps, min_confidence=min_confidence)
     return build_input(kg, clip, assessments, lang, rule_base, min_confidence)
 
 

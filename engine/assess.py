@@ -88,6 +88,20 @@ def assess(
     """Score every repetition of ``clip`` and coach the set; ``model_findings`` weigh in on the rules whose
     detectors abstained. ``assumed_fps`` is a frame rate the file did not carry, stated in the report's notes
     because every time span rests on it. ``min_confidence`` overrides the skeleton layout's keypoint cut."""
+    return assess_in_languages(kg, clip, (lang,), explain, model_findings, assumed_fps, min_confidence)[lang]
+
+
+def assess_in_languages(
+    kg: KnowledgeGraph,
+    clip: Clip,
+    languages: Sequence[str],
+    explain: bool = False,
+    model_findings: Sequence[ModelFinding] = (),
+    assumed_fps: float | None = None,
+    min_confidence: float | None = None,
+) -> dict[str, Assessment]:
+    """:func:`assess` worded in each of ``languages``: the clip is cut and every detector run once, and only
+    the words differ (the report page carries every language)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     action = kg.action(clip.action)
@@ -97,30 +111,35 @@ def assess(
     clock = time.perf_counter()
     w_max = kg.w_max(action.id)
     rules = kg.rules_of(action.id)
-    reports, scores = [], []
+    measured = []
     for rep in reps:
         spans = key_step_spans(kg, action.id, rep.start, rep.turn, rep.end)
-        findings = [evaluate(rule, rec, spans[rule.key_step]) for rule in rules]
-        report, score = _report(kg, rep, rec, findings, model.get(rep.index + 1, {}), w_max, lang)
-        reports.append(report)
-        scores.append(score)
+        measured.append((rep, [evaluate(rule, rec, spans[rule.key_step]) for rule in rules]))
     timings["detect_score_ms"] = (time.perf_counter() - clock) * 1000
-    clock = time.perf_counter()
-    cues = coach(kg, reports, lang, explain)
-    mean, worst = set_score(scores)
-    summary = _summary(kg, reports, cues, lang)
-    timings["coach_ms"] = (time.perf_counter() - clock) * 1000
     view = None if skeleton is None or skeleton.is_3d else _view(rec, skeleton, min_confidence)
-    notes = [] if assumed_fps is None else [kg.message("MsgAssumedFps", lang, fps=assumed_fps)]
-    return Assessment(
-        action=action.id, action_label=in_language(action.label, lang), lang=lang,
-        score=round(mean.expected, 2), score_low=round(mean.low, 2), score_high=round(mean.high, 2),
-        w_max=w_max, worst_repetition=reports[worst].index, repetitions=reports, coaching=cues,
-        summary=summary, kg_version=kg.version,
-        detectors="rule detectors from Turtle" + "".join(sorted({f" + {f.source}" for f in model_findings})),
-        timings_ms={k: round(v, 3) for k, v in timings.items()},
-        notes=notes + ([] if view is None else view_notes(kg, view, lang)), view=view,
-    )
+    worded = {}
+    for lang in languages:
+        clock = time.perf_counter()
+        reports, scores = [], []
+        for rep, findings in measured:
+            report, score = _report(kg, rep, rec, findings, model.get(rep.index + 1, {}), w_max, lang)
+            reports.append(report)
+            scores.append(score)
+        cues = coach(kg, reports, lang, explain)
+        mean, worst = set_score(scores)
+        summary = _summary(kg, reports, cues, lang)
+        timings["coach_ms"] = (time.perf_counter() - clock) * 1000
+        notes = [] if assumed_fps is None else [kg.message("MsgAssumedFps", lang, fps=assumed_fps)]
+        worded[lang] = Assessment(
+            action=action.id, action_label=in_language(action.label, lang), lang=lang,
+            score=round(mean.expected, 2), score_low=round(mean.low, 2), score_high=round(mean.high, 2),
+            w_max=w_max, worst_repetition=reports[worst].index, repetitions=reports, coaching=cues,
+            summary=summary, kg_version=kg.version,
+            detectors="rule detectors from Turtle" + "".join(sorted({f" + {f.source}" for f in model_findings})),
+            timings_ms={k: round(v, 3) for k, v in timings.items()},
+            notes=notes + ([] if view is None else view_notes(kg, view, lang)), view=view,
+        )
+    return worded
 
 
 def _view(rec: Recording, skeleton: Skeleton, min_confidence: float | None) -> ViewReport:

@@ -13,7 +13,7 @@ from scipy import signal
 from clips.emg import EMG, envelope
 from clips.files import load_clip, save_bundle
 from clips.segmentation import repetitions
-from engine.assess import assess, recording_of
+from engine.assess import assess, assess_in_languages, recording_of
 from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
 from synth.generate import synthetic_set
@@ -297,3 +297,14 @@ def test_assess_help_lists_what_the_readers_accept_without_typed_in_copies(flexa
     assert "1-1000 frames per second" in text and "100-100000 Hz" in text
     for option in ("--format", "--lang", "--trace", "--fps", "--emg-rate", "--explain"):
         assert re.search(rf"{option} \S+ \w|{option} \w", text), option
+
+
+def test_one_assessment_in_every_language_words_what_separate_ones_say(kg: KnowledgeGraph) -> None:
+    from conftest import EXAMPLE
+
+    clip = load_clip(EXAMPLE)
+    together = assess_in_languages(kg, clip, ("en", "zh"), explain=True)
+    for lang in ("en", "zh"):
+        alone = assess(kg, clip, lang=lang, explain=True)
+        assert together[lang].model_dump(exclude={"timings_ms"}) == alone.model_dump(exclude={"timings_ms"})
+    assert together["en"].coaching[0].text != together["zh"].coaching[0].text
