@@ -7,6 +7,7 @@ be measured on the data at hand raises :class:`Abstain` with the reason, and the
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -99,25 +100,24 @@ class Recording:
         lengths ahead along the facing direction and :data:`ANKLE_HEIGHT` shank lengths down; or why they
         cannot be placed.
 
-        The shank (knee to ankle) is the tracked segment that scales the foot: it is the foot's neighbour,
-        it is seen whole from the side in every lift, and a 2D bone's length in the picture holds whatever
-        the camera distance. All in square units (:attr:`square`).
+        The shank (knee to ankle) is the tracked segment that scales the foot: it is the foot's neighbour and
+        it is seen whole from the side in every lift. Its length in the picture is read around each frame
+        (:data:`SCALE_WINDOW`), not once per recording: the lifter's size in the picture changes with the
+        camera distance, between sets or people of one recording. All in square units (:attr:`square`).
         """
         if isinstance(self.facing, str):
             return self.facing
-        shanks = {}
-        for side in SIDES:
-            length = np.linalg.norm(self._raw(f"{side}_knee") - self._raw(f"{side}_ankle"), axis=1)
-            if not np.isnan(length).all():
-                shanks[side] = float(np.nanmedian(length))
-        if not shanks:
+        lengths = {side: np.linalg.norm(self._raw(f"{side}_knee") - self._raw(f"{side}_ankle"), axis=1)
+                   for side in SIDES}
+        if all(np.isnan(length).all() for length in lengths.values()):
             return "the shank (knee to ankle) that scales the foot is not tracked"
+        either = np.fmax(*lengths.values())  # one person: where a shank is lost, the other leg's serves
+        window = max(1, int(SCALE_WINDOW * self.fps))
         out = {}
         for side in self._toeless_sides:
-            shank = shanks.get(side, max(shanks.values()))  # one person: the other leg's shank serves
+            shank = _rolling_nanmedian(np.where(np.isnan(lengths[side]), either, lengths[side]), window)
             reach = self.facing.direction[:, 0] * FOOT_REACH * shank
-            drop = np.full_like(reach, -ANKLE_HEIGHT * shank)
-            out[side] = self._raw(f"{side}_ankle") + np.column_stack([reach, drop])
+            out[side] = self._raw(f"{side}_ankle") + np.column_stack([reach, -ANKLE_HEIGHT * shank])
         return out
 
     @cached_property
@@ -193,7 +193,9 @@ class Recording:
         as a lifter may turn between sets of a recording but not within a second). A 2D view without toes
         (COCO-17, OpenPose-18) is read from the body, over the same second, by the first cue that is clear
         there (:data:`FACING_CUES`): the nose ahead of the neck, the knees bending forward of the hip-ankle
-        line, the hands working in front of the shoulders, the nose and the ears.
+        line, the hands working in front of the shoulders, the nose and the ears. Where a second straddles a
+        turn (or a cut between recordings), its votes split; a shorter window then decides
+        (:data:`FACING_WINDOWS`).
         """
         if self.positions is None:
             return "no skeleton in this clip"
@@ -204,11 +206,12 @@ class Recording:
             return "facing direction needs ankle and toe joints"
         direction = np.full(self.positions.shape[0], np.nan)
         decided: dict[str, int] = {}
-        for cue in FACING_CUES:
-            sign = _windowed_sign(self._cue_offsets(cue), max(1, int(self.fps)))
-            new = np.isnan(direction) & ~np.isnan(sign)
-            direction[new] = sign[new]
-            decided[cue] = int(new.sum())
+        for window in FACING_WINDOWS:
+            for cue in FACING_CUES:
+                sign = _windowed_sign(self._cue_offsets(cue), max(1, int(window * self.fps)))
+                new = np.isnan(direction) & ~np.isnan(sign)
+                direction[new] = sign[new]
+                decided[cue] = decided.get(cue, 0) + int(new.sum())
         if np.isnan(direction).all():
             return ("facing direction cannot be told: no toes, and neither the face, the knees, the hands nor the ears "
                     "show it")
@@ -274,6 +277,10 @@ table), leaving 0.75 x 0.152 H = 0.114 H ahead of it: 0.46 shank lengths. Not fi
 ANKLE_HEIGHT = 0.16
 """Ankle joint above the floor (and the toe tip of a flat foot), in shank lengths: 0.039 H / 0.246 H (Winter, as
 above)."""
+SCALE_WINDOW = 2.0
+"""Seconds around a frame over which a bone's length in the picture is read (its median): long enough that a
+knee or ankle misplaced for a fraction of a second does not move it, short enough to follow the lifter's size
+as the camera distance changes between sets, or a lifter stepping toward the camera, which takes seconds."""
 NORMALISED_LIMIT = 2.0
 """Largest coordinate of normalised keypoints: they lie in [0, 1] of the picture's width and height (a little
 beyond for a point off the picture, as MediaPipe writes it); a detector's pixel coordinates exceed 2."""
@@ -285,12 +292,15 @@ MIN_BONE_TURN = 45.0
 read with a horizontal scale k too large grows from L (upright) to L * sqrt((k^2 + 1) / 2) at 45 degrees, so a
 10 % error of the scale changes it by 5 % over such a turn, above a detector's jitter on a bone (assumed ~2 px on a
 limb bone of ~100 px in a phone frame); a bone that turns less says little and lets the fit drift."""
+FACING_WINDOWS = (1.0, 0.25)
+"""Seconds over which a facing cue's votes are pooled, tried in turn for the frames still undecided: a second
+outvotes jitter; a quarter second decides the frames next to a turn, where a second holds both directions."""
 FACING_MIN_OFFSET = 0.05
 """Torso lengths (~2.5 cm) an offset must reach to count as a vote: less is keypoint jitter."""
 FACING_AGREEMENT = 0.8
-"""Share of the votes within a second that must agree for a cue to decide there."""
+"""Share of the votes within a window (:data:`FACING_WINDOWS`) that must agree for a cue to decide there."""
 FACING_MIN_VOTES = 0.25
-"""Votes a cue needs within a second, as a share of its frames (a quarter second of clear offsets)."""
+"""Votes a cue needs within a window, as a share of its frames (a quarter of it with clear offsets)."""
 
 @dataclass(frozen=True)
 class Facing:
@@ -337,6 +347,17 @@ def _windowed_sign(offsets: np.ndarray, window: int) -> np.ndarray:
     count = np.convolve(large.sum(axis=1).astype(float), kernel, "same")
     clear = (count >= FACING_MIN_VOTES * window) & (np.abs(votes) >= (2 * FACING_AGREEMENT - 1) * count)
     return np.where(clear, np.sign(votes), np.nan)
+
+
+def _rolling_nanmedian(values: np.ndarray, window: int) -> np.ndarray:
+    """(T,) median of the non-NaN ``values`` within ``window`` frames centred on each frame (narrower at the
+    ends); NaN where that window holds none. The median outvotes a misplaced joint in a minority of frames."""
+    half = window // 2
+    padded = np.pad(values.astype(float), half, constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window is NaN, as documented
+        return np.nanmedian(windows, axis=1)
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:

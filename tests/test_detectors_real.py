@@ -143,13 +143,12 @@ def test_the_lunge_on_openpose_body_25_keeps_its_toes_and_scores_as_mediapipe(
 
 
 @pytest.mark.parametrize("layout", ["COCO-17", "OpenPose-18"])
-def test_the_lunge_without_toes_estimates_them_and_is_checked_not_abstained(
+def test_the_lunge_without_toes_estimates_them_and_scores_as_mediapipe(
     layout: str, kg: KnowledgeGraph, shared_data: Path
 ) -> None:
     """No toes in the layout: the toe tip is placed from the ankle (engine.features.FOOT_REACH, anthropometry,
-    nothing fitted) and the rule is checked, not abstained. It scores 0.83-0.85 against 0.93 with MediaPipe's
-    tracked toes: the estimate's error of a few centimetres matters at the rule's margin, so the 0.05 the
-    issue asks for is not met; the bar here is the one that holds, at least 0.8."""
+    nothing fitted), scaled by the shank as long as it is around that frame (the set joins several lifters
+    and camera distances), and the rule is checked, not abstained, within 0.05 of MediaPipe's tracked toes."""
     file, rule_id = CASES["knee over toe in the lunge"]
     truth, full = full_mediapipe(kg, shared_data / file, rule_id)
     scores = []
@@ -159,7 +158,7 @@ def test_the_lunge_without_toes_estimates_them_and_is_checked_not_abstained(
         scores.append(scored(kg, rule_id, rec, truth))
     log.info("lunge knee over toe, %s: balanced accuracy %s vs %.3f with MediaPipe's toes", layout,
              np.round(scores, 3), full)
-    assert min(scores) >= 0.8
+    assert min(scores) >= full - 0.05
 
 
 def test_the_estimated_toe_lands_on_mediapipes_tracked_toe(shared_data: Path) -> None:
