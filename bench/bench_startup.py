@@ -1,4 +1,5 @@
-"""Benchmark how long ``flexaqa`` takes to start: ``assess --help``, and a rules-only ``assess`` of a 2D CSV.
+"""Benchmark how long ``flexaqa`` takes to start: ``assess --help``, a rules-only ``assess`` of a 2D CSV, and of
+the bundled example (3D with sEMG, README's first command).
 
 Run: python bench/bench_startup.py [--repeat 7] [--action A01] [--imports 8]. Writes one two-second COCO-17
 side view (a synthetic repetition, as ``bench_batch.py`` makes them) as a CSV with a confidence column, then
@@ -85,6 +86,7 @@ def main() -> None:
         commands = {
             "assess --help": ["assess", "--help"],
             "assess <2D csv> (rules)": ["assess", str(clip), "--action", args.action, "--layout", "COCO-17"],
+            "assess (bundled example)": ["assess"],
         }
         print(f"{'command':<26} {'median s':>9} {'min s':>7} {'max s':>7}   ({args.repeat} runs each)")
         for name, command in commands.items():

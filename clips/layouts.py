@@ -65,6 +65,11 @@ class Layout(BaseModel):
     """Keypoints below this confidence count as missing, on the detector's own scale (the source of each
     value is beside it in :data:`LAYOUTS`); 0 for motion-capture layouts, whose points carry no confidence."""
 
+    @property
+    def tracks_toes(self) -> bool:
+        """Whether the layout gives both toe tips (internal ``*_foot``): COCO-17 and OpenPose-18 do not."""
+        return all(f"{side}_foot" in self.to_internal for side in ("left", "right"))
+
 
 def _identity(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return {name: (name,) for name in names if name in JOINT_INDEX}

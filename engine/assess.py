@@ -43,11 +43,12 @@ def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = Non
                  sides: Mapping[str, str] | None = None) -> Recording:
     """What the features read: the cleaned ``skeleton`` (see :func:`clean_skeleton`; cleaned here when not
     given) and the sEMG envelope mapped onto the montage."""
-    positions, fps, ears = None, None, None
+    positions, fps, ears, toes = None, None, None, None
     if skeleton is None and clip.skeleton is not None:
         skeleton, sides = clean_skeleton(clip.skeleton)
     if skeleton is not None:
         positions, fps, ears = skeleton.positions, skeleton.fps, skeleton.ears
+        toes = get_layout(skeleton.layout).tracks_toes
     env, rate, channels = None, None, None
     if clip.emg is not None:
         montage = kg.action(clip.action).emg_channels
@@ -63,7 +64,7 @@ def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = Non
     if fps is None:
         raise ClipError("clip", "a skeleton or an sEMG recording is needed to assess form (video needs the pose extra)")
     return Recording(positions=positions, fps=fps, envelope=env, emg_rate=rate, channels=channels,
-                     sides=dict(sides or {}), ears=ears)
+                     sides=dict(sides or {}), ears=ears, toes_tracked=toes)
 
 
 def prepare(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None

@@ -42,6 +42,10 @@ class Recording:
     ears: np.ndarray | None = None
     """(T, 2, D) left and right ear of a camera layout that has them (``Skeleton.ears``); only the facing reads
     them."""
+    toes_tracked: bool | None = None
+    """Whether the skeleton's layout has toe joints (``Layout.tracks_toes``): if it has, a toe missing is a
+    dropout and abstains; if not (COCO-17, OpenPose-18), a 2D view's toe tips are estimated. None (unknown, as
+    for a Recording built from bare positions) reads it from the data: no toe in any frame, no toes."""
 
     @property
     def is_3d(self) -> bool:
@@ -86,11 +90,13 @@ class Recording:
 
     @cached_property
     def _toeless_sides(self) -> tuple[str, ...]:
-        """Sides of a 2D view whose ankle is tracked while no toe is, on either side, in any frame: the layout
-        gives none (a layout with toes tracks one somewhere in a set). Not a side cleaning hid (its ankle is
-        gone) nor any side of a 3D skeleton, whose missing toe is a dropout, not a gap in the layout."""
-        if self.positions is None or self.is_3d or any(not np.isnan(self._raw(f"{s}_foot")).all() for s in SIDES):
+        """Sides of a 2D view whose layout gives no toe (:attr:`toes_tracked`) and whose ankle is tracked. Not a
+        side cleaning hid (its ankle is gone), nor a layout with toes whose toes dropped out, nor any side of a
+        3D skeleton: their missing toe is a dropout, not a gap in the layout."""
+        if self.positions is None or self.is_3d or self.toes_tracked:
             return ()
+        if self.toes_tracked is None and any(not np.isnan(self._raw(f"{s}_foot")).all() for s in SIDES):
+            return ()  # layout unknown: a layout with toes tracks one somewhere in a set
         return tuple(s for s in SIDES if self.sides.get("leg", "both") in (s, "both")
                      and not np.isnan(self._raw(f"{s}_ankle")).all())
 

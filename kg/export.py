@@ -1,7 +1,11 @@
 """Graph views of the FKG for algorithms and GNNs: a networkx multigraph and a PyG ``HeteroData``.
 
-Node types: action, key_step, error_type, phase, severity_class, muscle, rule. A penalty rule is a
-node because it relates three things (action, key step, error type) and carries the weight.
+Node types: action, key_step, error_type, phase, severity_class, muscle, rule, and what a rule looks at:
+feature (a detector's measure), body_part (the joints it reads) and motion (the body degree of freedom or the
+tempo or sEMG quantity its declared fault motion changes). A penalty rule is a node because it relates three
+things (action, key step, error type) and carries the weight. Rules that measure the same feature on the same
+body parts, or whose faults move the same degree of freedom, are two hops apart, so what one rule's examples
+teach a model reaches rules with few or none of their own.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from kg.entities import FaultMotion
 from kg.graph import KnowledgeGraph
 
 if TYPE_CHECKING:
@@ -20,6 +25,8 @@ EdgeList = list[tuple[str, str]]
 
 def node_table(kg: KnowledgeGraph) -> dict[str, list[str]]:
     """Node ids per node type, in a stable order (the row order of ``HeteroData`` features)."""
+    detectors = [r.detector for r in kg.rules.values() if r.detector is not None]
+    motions = [r.fault_motion for r in kg.rules.values() if r.fault_motion is not None]
     muscles = sorted({m for a in kg.actions.values() for m in (*a.primary_muscles, *a.secondary_muscles)}
                      | {c.muscle for a in kg.actions.values() for c in a.emg_channels})
     return {
@@ -30,6 +37,9 @@ def node_table(kg: KnowledgeGraph) -> dict[str, list[str]]:
         "severity_class": sorted({e.severity_class for e in kg.error_types.values()}),
         "muscle": muscles,
         "rule": sorted(kg.rules),
+        "feature": sorted({d.feature for d in detectors}),
+        "body_part": sorted({j for d in detectors for j in d.joints}),
+        "motion": sorted({_motion(m) for m in motions}),
     }
 
 
@@ -48,7 +58,19 @@ def edge_table(kg: KnowledgeGraph) -> dict[tuple[str, str, str], EdgeList]:
         ("rule", "of_action", "action"): [(r.id, r.action) for r in rules],
         ("rule", "in_key_step", "key_step"): [(r.id, r.key_step) for r in rules],
         ("rule", "penalises", "error_type"): [(r.id, r.error_type) for r in rules],
+        ("rule", "measures", "feature"): [(r.id, r.detector.feature) for r in rules if r.detector],
+        ("rule", "reads", "body_part"): sorted({(r.id, j) for r in rules if r.detector for j in r.detector.joints}),
+        ("rule", "reads_muscle", "muscle"): [(r.id, r.detector.muscle) for r in rules
+                                             if r.detector and r.detector.muscle],
+        ("rule", "moves", "motion"): [(r.id, _motion(r.fault_motion)) for r in rules if r.fault_motion],
+        ("rule", "changes_muscle", "muscle"): [(r.id, r.fault_motion.muscle) for r in rules
+                                               if r.fault_motion and r.fault_motion.muscle],
     }
+
+
+def _motion(motion: FaultMotion) -> str:
+    """A fault motion's node id: its Turtle name (``DOF_<name>`` for a degree of freedom, else the quantity)."""
+    return f"DOF_{motion.dof}" if motion.dof else motion.quantity.value
 
 
 def to_networkx(kg: KnowledgeGraph) -> nx.MultiDiGraph:

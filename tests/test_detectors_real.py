@@ -39,7 +39,8 @@ def recording(path: Path) -> tuple[Recording, np.ndarray]:
 def as_assessed(skeleton: Skeleton) -> Recording:
     """What the rules read when the clip is assessed: the keypoints cleaned as ``assess`` cleans them."""
     cleaned, sides = clean_skeleton(skeleton)
-    return Recording(positions=np.array(cleaned.positions), fps=skeleton.fps, sides=sides, ears=cleaned.ears)
+    return Recording(positions=np.array(cleaned.positions), fps=skeleton.fps, sides=sides, ears=cleaned.ears,
+                     toes_tracked=get_layout(skeleton.layout).tracks_toes)
 
 
 PAIRED = {"neck": ("left_shoulder", "right_shoulder"), "mid_hip": ("left_hip", "right_hip")}

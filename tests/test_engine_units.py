@@ -129,3 +129,28 @@ def test_the_view_names_the_estimated_toes_by_body_side(kg: KnowledgeGraph) -> N
     view = ViewReport(facing="right", facing_cue="knees", min_confidence=0.3, toes_estimated=["left"])
     line = view_notes(kg, view, "en")[-1]
     assert "toe tips (left side)" in line, line
+
+
+def _side_view_without_toes(toes_tracked: bool | None) -> Recording:
+    """A 2D side view standing still, facing +x (the nose ahead of the neck), with no toe in any frame."""
+    positions = np.full((60, len(JOINTS), 2), np.nan)
+    placed = {"pelvis": (0.0, 1.0), "thorax": (0.0, 1.5), "neck": (0.0, 1.6), "head": (0.1, 1.7),
+              "left_knee": (0.0, 0.5), "left_ankle": (0.0, 0.1), "right_knee": (0.0, 0.5), "right_ankle": (0.0, 0.1)}
+    for name, point in placed.items():
+        positions[:, JOINT_INDEX[name]] = point
+    return Recording(positions=positions, fps=30.0, toes_tracked=toes_tracked)
+
+
+@pytest.mark.parametrize("toes_tracked", [False, None])
+def test_toes_of_a_toeless_or_unknown_layout_are_estimated_ahead_of_the_ankle(toes_tracked: bool | None) -> None:
+    rec = _side_view_without_toes(toes_tracked)
+    assert rec.estimated_toes == ("left", "right")
+    toe = rec.joint("left_foot", slice(None), along_floor=True)
+    assert toe[:, 0] == pytest.approx([0.46 * 0.4] * 60)  # FOOT_REACH shank lengths ahead, the way faced
+
+
+def test_toes_of_a_layout_that_tracks_them_are_not_estimated_where_they_dropped_out() -> None:
+    rec = _side_view_without_toes(toes_tracked=True)
+    assert rec.estimated_toes == ()
+    with pytest.raises(Abstain, match="left_foot is not tracked$"):
+        rec.joint("left_foot", slice(None), along_floor=True)

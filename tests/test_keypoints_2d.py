@@ -362,6 +362,23 @@ def test_toes_are_estimated_only_where_the_layout_has_none_and_the_ankle_is_seen
     assert coco.view.sides["leg"] == "left" and coco.view.toes_estimated == ["left"]
 
 
+def test_a_layout_with_toes_whose_toes_dropped_out_abstains_and_a_toeless_one_estimates(kg: KnowledgeGraph) -> None:
+    """The layout, not the data, says whether a toe is missing by design: MediaPipe's toes scored under the cut
+    in every frame are a dropout (the knee-over-toe rule abstains: toe not tracked); COCO-17's are a gap in
+    the layout, estimated from the ankle."""
+    frames = side_view(kg, "MediaPipe-33", action="A08")
+    joints = get_layout("MediaPipe-33").joints
+    for toe in ("left_foot_index", "right_foot_index"):
+        frames[:, joints.index(toe), 2] = 0.01
+    lost = assess(kg, Clip(action="A08", skeleton=skeleton_from_array(frames, "MediaPipe-33", 30.0).skeleton))
+    assert lost.view.toes_estimated == []
+    reasons = {s.rule: s.reason for rep in lost.repetitions for s in rep.skipped}
+    assert reasons.get("A08_AK21_ET027", "").endswith("_foot is not tracked"), reasons
+    toeless = assess(kg, Clip(action="A08", skeleton=_skeleton(kg, side_view(kg, "COCO-17", action="A08"))))
+    assert toeless.view.toes_estimated == ["left", "right"]
+    assert not any(s.rule == "A08_AK21_ET027" for rep in toeless.repetitions for s in rep.skipped)
+
+
 # --- many clips at once ---------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 
 from kg import KnowledgeGraph
-from kg.export import to_heterodata, to_networkx
+from kg.export import node_table, to_heterodata, to_networkx
 
 
 def sparql_counts(kg: KnowledgeGraph) -> dict[str, int]:
@@ -18,8 +18,15 @@ def sparql_counts(kg: KnowledgeGraph) -> dict[str, int]:
     muscles = kg.select("SELECT (COUNT(DISTINCT ?m) AS ?n) WHERE { { ?a fkg:primaryMuscle|fkg:secondaryMuscle ?m }"
                         " UNION { ?c fkg:muscle ?m } }")[0]["n"]
     loads = kg.select("SELECT (COUNT(*) AS ?n) WHERE { ?a fkg:primaryMuscle|fkg:secondaryMuscle ?m }")[0]["n"]
+    looks = kg.select("""SELECT (COUNT(DISTINCT ?f) AS ?measures) (COUNT(DISTINCT ?j) AS ?reads)
+        (COUNT(DISTINCT ?e) AS ?reads_muscle) (COUNT(DISTINCT ?m) AS ?moves) (COUNT(DISTINCT ?c) AS ?changes) WHERE {
+        { ?r fkg:detector/fkg:feature ?x BIND(CONCAT(STR(?r), STR(?x)) AS ?f) }
+        UNION { ?r fkg:detector/fkg:joints/rdf:rest*/rdf:first ?x BIND(CONCAT(STR(?r), STR(?x)) AS ?j) }
+        UNION { ?r fkg:detector/fkg:emgMuscle ?x BIND(STR(?r) AS ?e) }
+        UNION { ?r fkg:faultMotion ?x BIND(STR(?r) AS ?m) }
+        UNION { ?r fkg:faultMotion/fkg:changedMuscle ?x BIND(STR(?r) AS ?c) } }""")[0]
     return {"actions": one["actions"], "contains": contains, "may_occur": may_occur, "rules": rules,
-            "muscles": muscles, "loads": loads}
+            "muscles": muscles, "loads": loads, **{k: int(v) for k, v in looks.items()}}
 
 
 def test_heterodata_matches_sparql_counts(kg: KnowledgeGraph) -> None:
@@ -32,6 +39,10 @@ def test_heterodata_matches_sparql_counts(kg: KnowledgeGraph) -> None:
     assert data["key_step", "may_occur", "error_type"].edge_index.shape == (2, counts["may_occur"])
     assert data["rule", "penalises", "error_type"].edge_index.shape == (2, counts["rules"])
     assert data["key_step", "in_phase", "phase"].edge_index.shape == (2, 56)
+    for relation, target in (("measures", "feature"), ("reads", "body_part"), ("reads_muscle", "muscle"),
+                             ("moves", "motion"), ("changes_muscle", "muscle")):
+        key = "changes" if relation == "changes_muscle" else relation
+        assert data["rule", relation, target].edge_index.shape == (2, counts[key]), relation
     data.validate(raise_on_error=True)
 
 
@@ -44,6 +55,9 @@ def test_networkx_matches_sparql_counts(kg: KnowledgeGraph) -> None:
     relations = [d["relation"] for _, _, d in graph.edges(data=True)]
     assert relations.count("contains") == counts["contains"]
     assert relations.count("may_occur") == counts["may_occur"]
-    expected_edges = (counts["contains"] + counts["may_occur"] + 56 + 63 + counts["loads"] + 3 * counts["rules"])
+    looks = sum(counts[k] for k in ("measures", "reads", "reads_muscle", "moves", "changes"))
+    expected_edges = (counts["contains"] + counts["may_occur"] + 56 + 63 + counts["loads"] + 3 * counts["rules"]
+                      + looks)
     assert graph.number_of_edges() == expected_edges
+    assert graph.number_of_nodes() == sum(len(ids) for ids in node_table(kg).values()), "node ids are distinct"
     assert graph.nodes["A16"]["label"].lower().endswith("back squat")
