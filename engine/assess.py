@@ -194,6 +194,8 @@ def _report(
         lost = 100.0 * rule.weight * probability / w_max
         lost_phase[step.phase] += lost
         lost_step[step.id] += lost
+        if source == "model" and probability < model[rule.id].threshold:
+            continue  # the model doubts it: it costs its expected points but is not named as found
         error = kg.error_types[rule.error_type]
         errors.append(ErrorFound(
             error_type=error.id, label=in_language(error.label, lang, error.id), key_step=step.id,

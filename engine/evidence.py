@@ -19,6 +19,10 @@ class ModelFinding(BaseModel):
     time_span: tuple[float, float] | None = Field(
         default=None, description="Seconds from the start of the clip where the model saw it, when it says")
     source: str = Field(default="model", min_length=1, description="Which model said so (name and checkpoint)")
+    threshold: float = Field(
+        default=0.5, ge=0, le=1, allow_inf_nan=False,
+        description="The model's decision threshold for this rule: below it the error still costs its expected "
+                    "points (probability times weight) but is not reported as found")
 
     @model_validator(mode="after")
     def _ordered_span(self) -> ModelFinding:

@@ -9,6 +9,7 @@ video views are read only by a checkpoint built with video; a clip without views
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from models import checkpoint
 from models.frames import repetition_frames
 from models.inputs import STEPS, repetition_inputs, stack, with_frames
 from models.scorer import FKGScorer
+
+log = logging.getLogger(__name__)
 
 SPAN_MASS = (0.1, 0.9)
 """A finding's time span: where the rule's attention over the repetition passes these shares of its mass."""
@@ -63,6 +66,10 @@ class Predictor:
         would only repeat "never happens"), so the report keeps saying it was not checked."""
         action = kg.action(clip.action)
         _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
+        if rec.positions is not None and not rec.is_3d and "2D" not in self.record.get("skeletons", ("3D",)):
+            log.warning("%s was trained on 3D skeletons only: a 2D view (no depth, either facing) is outside what "
+                        "it learned, so it does not speak for this clip", self.path.name)
+            return []
         inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
         arrays = stack(inputs)
         if self.model.config.video:
@@ -74,8 +81,10 @@ class Predictor:
         spans = attention_spans(out.attention.numpy(), np.array([rep.window for rep in inputs]))
         known, seen = set(self.record["rules"]), set(self.record.get("rules_seen", ()))
         speaks = [r for r in action.rules if r in seen or r not in known]
+        thresholds = self.record.get("thresholds", {})
         return [ModelFinding(repetition=k + 1, rule=rule, probability=round(float(probability[k, rows[rule]]), 4),
-                             source=self.source, time_span=tuple(round(float(t), 3) for t in spans[k, rows[rule]]))
+                             source=self.source, time_span=tuple(round(float(t), 3) for t in spans[k, rows[rule]]),
+                             threshold=thresholds.get(rule, 0.5))
                 for k in range(len(inputs)) for rule in speaks]
 
 

@@ -124,6 +124,9 @@ def train(kg: KnowledgeGraph, data: str | Path, out: str | Path | None, config: 
                                 "ranks_agree": agree},
                       "thresholds": dict(zip(rules, fitted.thresholds.tolist(), strict=True))}
             seen = splits["train"].target.sum(0) > 0
+            batch = splits["train"].batch
+            depth = batch["skeleton"][batch["present"][:, 0], ..., 2].abs().amax(dim=(1, 2)) > 0
+            record["skeletons"] = sorted({"3D" if d else "2D" for d in depth.tolist()})  # Predictor: 2D or not
             record["rules_seen"] = [r for r, hit in zip(rules, seen.tolist(), strict=True) if hit]
             checkpoint.save(out, fitted.model, kg, metrics, record)
             log.info("wrote %s", out)

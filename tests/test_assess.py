@@ -167,6 +167,18 @@ def test_model_findings_fill_in_for_abstaining_detectors(kg: KnowledgeGraph) -> 
     assert "gnn-test" in report.detectors
 
 
+def test_a_model_finding_below_its_threshold_costs_its_expected_points_but_is_not_named(kg: KnowledgeGraph) -> None:
+    clip = synthetic_set(kg, "A16", [[]], seed=10)
+    blind = next(r for r in kg.rules_of("A16") if r.detector is None)
+    finding = ModelFinding(repetition=1, rule=blind.id, probability=0.2, threshold=0.4, source="gnn-test")
+    report = assess(kg, clip, model_findings=[finding])
+    rep = report.repetitions[0]
+    assert blind.id not in {e.rule for e in rep.errors} and blind.id not in {s.rule for s in rep.skipped}
+    assert report.score == pytest.approx(100 * (1 - 0.2 * blind.weight / kg.w_max("A16")), abs=0.01)
+    lost = 100 * 0.2 * blind.weight / kg.w_max("A16")
+    assert rep.points_lost_by_key_step[blind.key_step] == pytest.approx(lost, abs=1e-3)
+
+
 def test_model_findings_are_validated(kg: KnowledgeGraph) -> None:
     clip = synthetic_set(kg, "A16", [[]], seed=10)
     blind = next(r for r in kg.rules_of("A16") if r.detector is None)

@@ -18,10 +18,10 @@ from api.cli.data import SEED, Within
 if TYPE_CHECKING:
     from kg import KnowledgeGraph
 
-DEFAULT_DATA = {"per_action": 60, "seed": 11}
+DEFAULT_DATA = {"per_action": 150, "seed": 11}
 """The synthetic set the shipped checkpoint is trained on (``flexaqa train --default``)."""
 DEFAULT_TRAIN = {"epochs": 100, "seed": 0}
-COMPARE_DATA = {"per_action": 40, "seed": 12}
+COMPARE_DATA = {"per_action": 150, "seed": 12}
 """``flexaqa eval compare`` without DATA: small enough to run in minutes on two cores, another seed than
 the shipped checkpoint's set."""
 EPOCHS = Within(int, 1, 10_000)
