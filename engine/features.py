@@ -361,7 +361,7 @@ def _rolling_nanmedian(values: np.ndarray, window: int) -> np.ndarray:
     half = window // 2
     padded = np.pad(values.astype(float), half, constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window is NaN, as documented
         return np.nanmedian(windows, axis=1)
 
