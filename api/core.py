@@ -94,10 +94,10 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
                 assumed_fps: float | None = None, model: bool = False,
                 min_confidence: float | None = None) -> Assessment:
     """Score a clip against the rules in force and coach it in ``lang``; ``assumed_fps`` (from
-    :func:`open_clip`) is said in the report's notes. With ``model`` (opt-in until the learned scorer is
-    shown on real labelled lifts), the shipped checkpoint (:func:`load_model`) speaks for the rules whose
-    detectors abstained. ``min_confidence`` overrides the
-    keypoint layout's default cut (``clips.layouts.Layout.min_confidence``)."""
+    :func:`open_clip`) is said in the report's notes. With ``model`` (the command line and the service turn
+    it on unless told ``--no-model``), the shipped checkpoint (:func:`load_model`) speaks for the rules whose
+    detectors abstained. ``min_confidence`` overrides the keypoint layout's default cut
+    (``clips.layouts.Layout.min_confidence``)."""
     from engine.assess import assess
 
     check_language(kg, lang)

@@ -1,5 +1,6 @@
-"""Benchmark how long ``flexaqa`` takes to start: ``assess --help``, a rules-only ``assess`` of a 2D CSV, and of
-the bundled example (3D with sEMG, README's first command).
+"""Benchmark how long ``flexaqa`` takes to start: ``assess --help``, ``assess`` of a 2D CSV and of the bundled
+example (3D with sEMG, README's first command), each as run by default (the learned scorer loaded: torch) and
+with ``--no-model`` (the rules alone).
 
 Run: python bench/bench_startup.py [--repeat 7] [--action A01] [--imports 8]. Writes one two-second COCO-17
 side view (a synthetic repetition, as ``bench_batch.py`` makes them) as a CSV with a confidence column, then
@@ -85,13 +86,16 @@ def main() -> None:
         write_csv(coco_side_view(KnowledgeGraph.load(), args.action, seed=0), clip)
         commands = {
             "assess --help": ["assess", "--help"],
-            "assess <2D csv> (rules)": ["assess", str(clip), "--action", args.action, "--layout", "COCO-17"],
+            "assess <2D csv>": ["assess", str(clip), "--action", args.action, "--layout", "COCO-17"],
+            "assess <2D csv> --no-model": ["assess", str(clip), "--action", args.action, "--layout", "COCO-17",
+                                           "--no-model"],
             "assess (bundled example)": ["assess"],
+            "assess --no-model (example)": ["assess", "--no-model"],
         }
-        print(f"{'command':<26} {'median s':>9} {'min s':>7} {'max s':>7}   ({args.repeat} runs each)")
+        print(f"{'command':<28} {'median s':>9} {'min s':>7} {'max s':>7}   ({args.repeat} runs each)")
         for name, command in commands.items():
             times = wall_times(command, args.repeat)
-            print(f"{name:<26} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f}")
+            print(f"{name:<28} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f}")
         print()
         for name, command in commands.items():
             total, heavy = heaviest_imports(command, args.imports)

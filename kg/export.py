@@ -10,6 +10,8 @@ teach a model reaches rules with few or none of their own.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -86,6 +88,16 @@ def to_networkx(kg: KnowledgeGraph) -> nx.MultiDiGraph:
     for (_, relation, _), edges in edge_table(kg).items():
         graph.add_edges_from((s, t, {"relation": relation}) for s, t in edges)
     return graph
+
+
+def digest(kg: KnowledgeGraph) -> str:
+    """12 hex digits of what the exported graph holds (node ids and kinds, English labels, rule weights,
+    edges): all a model reads of the FKG. Unlike ``kg.version`` it stays put when only coaching words,
+    messages or detector thresholds change, so such an edit does not make a trained model's graph stale."""
+    graph = to_networkx(kg)
+    content = [sorted([n, sorted(a.items())] for n, a in graph.nodes(data=True)),
+               sorted([s, t, d["relation"]] for s, t, d in graph.edges(data=True))]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def to_heterodata(kg: KnowledgeGraph) -> HeteroData:

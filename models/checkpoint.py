@@ -2,8 +2,10 @@
 per-rule decision thresholds chosen on a validation split, and the node embeddings of the training graph).
 
 Loading against a different graph works (rule queries come from the graph), but it warns and says what
-changed: rules added or removed, error types new to the model. Against the training graph,
-:func:`load_scorer` uses the stored node embeddings and never imports PyTorch Geometric.
+changed: rules added or removed, error types new to the model. "Different" is judged on what the model reads
+of the graph (:func:`kg.export.digest`), so an edit of coaching words or a detector threshold does not count.
+Against the training graph, :func:`load_scorer` uses the stored node embeddings and never imports PyTorch
+Geometric.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import torch
 
 from kg import KnowledgeGraph
-from kg.export import node_table
+from kg.export import digest, node_table
 from models.scorer import ClipScorer, FKGScorer, ScorerConfig
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ def save(path: str | Path, model: FKGScorer, kg: KnowledgeGraph, metrics: dict, 
     nodes = node_table(kg)
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state, "metrics": metrics,
                "node_embeddings": {t: embedded[t].half() for t in FKGScorer.NODE_TYPES},
-               "modalities": list(model.modalities), "kg_version": kg.version, "rules": nodes["rule"],
+               "modalities": list(model.modalities), "kg_version": kg.version, "graph_digest": digest(kg),
+               "rules": nodes["rule"],
                "error_types": nodes["error_type"], **(extra or {})}
     partial = path.with_name(f".{path.name}.partial")
     torch.save(payload, partial)
@@ -68,7 +71,7 @@ def load_scorer(path: str | Path, kg: KnowledgeGraph) -> tuple[ClipScorer, dict,
     these are the stored ones and PyTorch Geometric is not imported; on another graph the graph encoder
     computes them (and :func:`load` warns)."""
     payload = _read(path)
-    if payload["kg_version"] != kg.version:
+    if not same_graph(payload, kg):
         from models.graph_encoder import graph_inputs
 
         model, record = load(path, kg)
@@ -78,6 +81,14 @@ def load_scorer(path: str | Path, kg: KnowledgeGraph) -> tuple[ClipScorer, dict,
     _load_weights(path, model, {k: v for k, v in payload["state_dict"].items() if not k.startswith("graph.")})
     nodes = {t: v.float() for t, v in payload["node_embeddings"].items()}
     return model.eval(), _record(payload), nodes
+
+
+def same_graph(record: dict, kg: KnowledgeGraph) -> bool:
+    """Whether ``kg`` is, to the model, the graph the checkpoint was trained on: the same exported graph
+    (:func:`kg.export.digest`), or for a checkpoint written before digests, the same KG version."""
+    if "graph_digest" in record:
+        return record["graph_digest"] == digest(kg)
+    return record["kg_version"] == kg.version
 
 
 def _graph_shape(kg: KnowledgeGraph) -> tuple[tuple[list[str], list[tuple[str, str, str]]], int]:
@@ -100,7 +111,7 @@ def _load_weights(path: str | Path, model: ClipScorer, state: dict[str, torch.Te
 
 
 def _warn_if_changed(path: str | Path, payload: dict, kg: KnowledgeGraph) -> None:
-    if payload["kg_version"] != kg.version:
+    if not same_graph(payload, kg):
         warnings.warn(GraphChangedWarning(f"{Path(path).name} was trained on knowledge graph "
                                           f"{payload['kg_version']}, this is {kg.version}: {changes(payload, kg)}"),
                       stacklevel=3)

@@ -30,6 +30,7 @@ from kg import KnowledgeGraph
 from kg.export import node_table
 from models.frames import repetition_frames
 from models.inputs import STEPS, repetition_inputs, stack, with_frames
+from models.views import camera_views
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ class Split:
         score = 100.0 * (1.0 - (weight * target).sum(1) / w_max)
         span = self.span.masked_fill(~mask[..., None], float("nan"))
         return replace(self, target=target, rule_mask=mask, score=score.float(), span=span)
+
+    def filmed(self, seed: int) -> Split:
+        """The split as 2D camera views of its 3D skeletons (:func:`models.views.camera_views`, drawn with
+        ``seed``), skeleton only: what a phone records of the same repetitions."""
+        generator = torch.Generator().manual_seed(seed)
+        present = self.batch["present"].clone()
+        present[:, 1:] = False
+        batch = {**self.batch, "skeleton": camera_views(self.batch["skeleton"], generator), "present": present}
+        return replace(self, batch=batch)
 
     def partition(self, share: float, seed: int) -> tuple[Split, Split]:
         """(rest, held out): ``share`` of the rows drawn at random with ``seed``, e.g. a validation set of

@@ -63,10 +63,11 @@ def repetition_inputs(kg: KnowledgeGraph, rec: Recording, start_s: float, end_s:
     side = np.zeros(MAX_CHANNELS, dtype=np.int64)
     mask = np.zeros(MAX_CHANNELS, dtype=bool)
     if rec.positions is not None:
-        xyz = _resample(rec.positions.reshape(len(rec.positions), -1), times * rec.fps)
+        positions = rec.square  # a 2D view's normalised x stretched to picture-height units, as the rules read it
+        xyz = _resample(positions.reshape(len(positions), -1), times * rec.fps)
         xyz = xyz.reshape(STEPS, len(JOINTS), -1)
         xyz = xyz - np.nan_to_num(xyz[0, JOINT_INDEX["pelvis"]])
-        xyz = np.nan_to_num(xyz / (median_torso_length(rec.positions) or 1.0))
+        xyz = np.nan_to_num(xyz / (median_torso_length(positions) or 1.0))
         skeleton[..., : xyz.shape[2]] = xyz
     if rec.envelope is not None and rec.channels:
         if len(rec.channels) > MAX_CHANNELS:

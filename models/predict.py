@@ -20,7 +20,7 @@ from clips.clip import Clip
 from engine.assess import prepare
 from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
-from kg.export import node_table
+from kg.export import digest, node_table
 from models import checkpoint
 from models.frames import repetition_frames
 from models.inputs import STEPS, repetition_inputs, stack, with_frames
@@ -39,12 +39,15 @@ class Predictor:
         self.path = Path(path)
         self.model, self.record, nodes = checkpoint.load_scorer(self.path, kg)
         self.source = f"model {self.path.name} (trained on KG {self.record['kg_version']})"
-        self._nodes: dict[str, dict[str, torch.Tensor]] = {kg.version: nodes}
+        self._digests = {kg.version: digest(kg)}
+        self._nodes: dict[str, dict[str, torch.Tensor]] = {self._digests[kg.version]: nodes}
 
     def nodes(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
-        """Node embeddings of ``kg``, cached per version (a new version says what changed, once)."""
-        if kg.version not in self._nodes:
-            if kg.version != self.record["kg_version"]:
+        """Node embeddings of ``kg``, cached per exported graph (:func:`kg.export.digest`: a KG version that
+        changed only words or thresholds reuses them; a new graph says what changed, once)."""
+        graph = self._digests.setdefault(kg.version, digest(kg))
+        if graph not in self._nodes:
+            if not checkpoint.same_graph(self.record, kg):
                 warnings.warn(checkpoint.GraphChangedWarning(
                     f"{self.path.name}: the graph is now {kg.version}: {checkpoint.changes(self.record, kg)}"),
                     stacklevel=2)
@@ -55,8 +58,8 @@ class Predictor:
                     warnings.simplefilter("ignore", checkpoint.GraphChangedWarning)  # said just above
                     self.model, _ = checkpoint.load(self.path, kg)
             with torch.no_grad():
-                self._nodes = {kg.version: self.model.node_embeddings(graph_inputs(kg))}
-        return self._nodes[kg.version]
+                self._nodes = {graph: self.model.node_embeddings(graph_inputs(kg))}
+        return self._nodes[graph]
 
     @torch.no_grad()
     def findings(self, kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None) -> list[ModelFinding]:

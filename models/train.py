@@ -45,6 +45,7 @@ from models.metrics import (
 )
 from models.predict import attention_spans
 from models.scorer import FKGScorer, ScorerConfig, expected_score
+from models.views import camera_views
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,10 @@ class TrainConfig:
     small for threads to pay for their synchronisation."""
     hidden_errors: tuple[str, ...] = ()
     """Error types left out of every training label (zero-shot experiments)."""
+    camera_views: float = 0.0
+    """Share of training rows seen as a 2D camera view of their 3D skeleton (:mod:`models.views`), drawn anew
+    each step: a model trained with some speaks for phone-camera keypoints too (0: 3D only). Thresholds are then
+    chosen on the validation subjects seen both ways."""
     model: ScorerConfig = field(default_factory=ScorerConfig)
 
 
@@ -126,7 +131,8 @@ def train(kg: KnowledgeGraph, data: str | Path, out: str | Path | None, config: 
             seen = splits["train"].target.sum(0) > 0
             batch = splits["train"].batch
             depth = batch["skeleton"][batch["present"][:, 0], ..., 2].abs().amax(dim=(1, 2)) > 0
-            record["skeletons"] = sorted({"3D" if d else "2D" for d in depth.tolist()})  # Predictor: 2D or not
+            kinds = {"3D" if d else "2D" for d in depth.tolist()} | ({"2D"} if config.camera_views else set())
+            record["skeletons"] = sorted(kinds)  # what the Predictor speaks for
             record["rules_seen"] = [r for r, hit in zip(rules, seen.tolist(), strict=True) if hit]
             checkpoint.save(out, fitted.model, kg, metrics, record)
             log.info("wrote %s", out)
@@ -167,8 +173,10 @@ def fit_scorer(kg: KnowledgeGraph, split: Split, config: TrainConfig, rank: int 
     _fit(model, loss_of, fit_rows, config, rank, world)
     thresholds = np.full(len(weight), 0.5, dtype=np.float32)
     if held is not None and rank == 0 and len(held):
-        prob = predict(model, kg, held).probability
-        thresholds = best_thresholds(prob, held.target.numpy(), held.rule_mask.numpy(), config.threshold_positives)
+        seen = [held, held.filmed(config.seed)] if config.camera_views else [held]
+        prob = np.concatenate([predict(model, kg, part).probability for part in seen])
+        target, mask = (np.concatenate([getattr(part, f).numpy() for part in seen]) for f in ("target", "rule_mask"))
+        thresholds = best_thresholds(prob, target, mask, config.threshold_positives)
     return Fitted(model, thresholds, len(fit_rows))
 
 
@@ -208,6 +216,10 @@ def _fit(model: torch.nn.Module, loss_of: Callable[[torch.nn.Module, Split, dict
             part = split.take(order[start:start + config.batch_size])
             batch = _to(part.batch, dev)
             batch["present"] = _drop_modalities(batch["present"], config.modality_drop, generator)
+            if config.camera_views:
+                filmed = (torch.rand(len(part), generator=generator) < config.camera_views).to(dev)
+                batch["skeleton"] = torch.where(filmed[:, None, None, None],
+                                                camera_views(batch["skeleton"], generator), batch["skeleton"])
             with _autocast(dev):
                 loss = loss_of(wrapped, part, batch)
             optimiser.zero_grad(set_to_none=True)
@@ -257,10 +269,12 @@ def predict(model: FKGScorer, kg: KnowledgeGraph, split: Split, modalities: tupl
 
 def evaluate(model: FKGScorer, kg: KnowledgeGraph, split: Split, errors: list[str] | tuple[str, ...] = (),
              thresholds: np.ndarray | float = 0.5) -> dict:
-    """:func:`row_metrics` on ``split`` with every modality the model reads and with each alone."""
+    """:func:`row_metrics` on ``split`` with every modality the model reads, with each alone, and on 2D camera views
+    of its skeletons alone (:meth:`~models.data.Split.filmed`: what a phone would show of the same repetitions)."""
     out: dict = {"reps": len(split)}
     for name, shown in (("combined", model.modalities), *((m, (m,)) for m in model.modalities)):
         out[name] = row_metrics(kg, split, predict(model, kg, split, shown), thresholds, errors)
+    out["2D views"] = row_metrics(kg, split, predict(model, kg, split.filmed(0)), thresholds, errors)
     return out
 
 

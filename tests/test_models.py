@@ -126,15 +126,26 @@ def test_an_error_type_added_in_turtle_gets_a_model_probability(
     assert "tiny.pt" in report.detectors and kg.version in report.detectors
 
 
-def test_on_its_training_graph_a_checkpoint_scores_without_pytorch_geometric(tiny_checkpoint: Path) -> None:
-    """The checkpoint stores its graph's node embeddings, so inference needs no graph encoder."""
-    probe = ("import sys; from api.core import load_graph; from models.predict import Predictor; "
-             "from synth.generate import synthetic_set; kg = load_graph(); "
+@pytest.mark.parametrize("edit", ["none", "threshold"])
+def test_on_its_training_graph_a_checkpoint_scores_without_pytorch_geometric(
+        tiny_checkpoint: Path, ontology_copy: Path, edit: str) -> None:
+    """The checkpoint stores its graph's node embeddings, so inference needs no graph encoder; a Turtle edit the
+    model does not read (a detector's threshold: a new KG version, the same exported graph) changes nothing."""
+    if edit == "threshold":
+        squat = ontology_copy / "actions" / "A16_barbell_back_squat.ttl"
+        text = squat.read_text(encoding="utf-8")
+        assert "fkg:threshold 0.7 " in text
+        squat.write_text(text.replace("fkg:threshold 0.7 ", "fkg:threshold 0.65 ", 1), encoding="utf-8")
+    probe = ("import sys, warnings; warnings.simplefilter('error'); from api.core import load_graph; "
+             "from models.predict import Predictor; "
+             f"from synth.generate import synthetic_set; kg = load_graph({str(ontology_copy)!r}); "
              f"found = Predictor({str(tiny_checkpoint)!r}, kg).findings(kg, synthetic_set(kg, 'A16', [[]], seed=1)); "
-             "print(len(found), 'pyg' if 'torch_geometric' in sys.modules else 'no pyg')")
+             "print(kg.version, len(found), 'pyg' if 'torch_geometric' in sys.modules else 'no pyg')")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    count, verdict = out.stdout.split(maxsplit=1)
+    assert out.returncode == 0, out.stderr  # warnings are errors: no GraphChangedWarning either
+    version, count, verdict = out.stdout.split(maxsplit=2)
+    trained_on = torch.load(tiny_checkpoint, weights_only=True)["kg_version"]
+    assert (version != trained_on) == (edit == "threshold")
     assert int(count) > 0 and verdict.strip() == "no pyg"
 
 
@@ -164,22 +175,22 @@ def test_two_ranks_train_under_torchrun_and_agree(tiny_data: Path, tmp_path: Pat
 def test_the_rule_path_never_imports_torch(tmp_path: Path) -> None:
     probe = ("import sys; from api.cli import main; main(sys.argv[1:]); "
              "print('torch imported' if 'torch' in sys.modules else 'no torch')")
-    for args in (["rules", "check"], ["assess", "--format", "json"]):
+    for args in (["rules", "check"], ["assess", "--format", "json", "--no-model"]):
         out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip().endswith("no torch"), args
 
 
-def test_the_model_is_opt_in_names_its_checkpoint_and_speaks_only_where_the_rules_abstained(flexaqa) -> None:
-    """By default the report is the rules' own (the golden example report). With ``--model`` every rule error
+def test_the_model_is_on_by_default_names_its_checkpoint_and_speaks_only_where_the_rules_abstained(flexaqa) -> None:
+    """With ``--no-model`` the report is the rules' own (the golden example report). By default every rule error
     stays as it was, and the model adds errors (marked ``model``) only for rules the rules left unchecked."""
 
     def stable(report: dict) -> dict:
         report = {k: v for k, v in report.items() if k not in ("timings_ms", "kg_version", "detectors")}
         return json.loads(re.sub(r"(\.ttl):\d+", r"\1", json.dumps(report, sort_keys=True)))
 
-    rules_only = flexaqa("assess", "--format", "json")
-    with_model = flexaqa("assess", "--format", "json", "--model")
+    rules_only = flexaqa("assess", "--format", "json", "--no-model")
+    with_model = flexaqa("assess", "--format", "json")
     assert rules_only.returncode == with_model.returncode == 0, rules_only.stderr + with_model.stderr
     rules_only, with_model = stable(json.loads(rules_only.stdout)), json.loads(with_model.stdout)
     assert re.fullmatch(r"rule detectors from Turtle \+ model default\.pt \(trained on KG [0-9a-f]+\)",

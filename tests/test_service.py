@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -314,10 +315,22 @@ def test_cors_is_off_unless_configured(http: httpx.Client) -> None:
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_readyz_says_no_model_checkpoint(http: httpx.Client) -> None:
+def test_the_model_speaks_by_default_and_readyz_names_its_checkpoint(http: httpx.Client, synthetic_clip) -> None:  # noqa: ANN001
     ready = http.get("/readyz").json()
-    assert ready["model_checkpoint"] is None and "rules alone" in ready["scoring"]
+    assert ready["model_checkpoint"] == "default.pt" and "learned scorer" in ready["scoring"]
     assert ready["last_rejected_edit"] is None and ready["pid"] > 0
+    report = http.post("/assess", content=_squat_json(synthetic_clip), headers={"content-type": "application/json"})
+    assert report.status_code == 200, report.text
+    assert re.fullmatch(r"rule detectors from Turtle \+ model default\.pt \(trained on KG [0-9a-f]+\)",
+                        report.json()["detectors"])
+
+
+def test_a_service_started_without_the_model_scores_by_the_rules_alone(synthetic_clip) -> None:  # noqa: ANN001
+    with running_server("--no-model") as base, httpx.Client(base_url=base, timeout=60) as http:
+        ready = http.get("/readyz").json()
+        assert ready["model_checkpoint"] is None and "rules alone" in ready["scoring"]
+        report = http.post("/assess", content=_squat_json(synthetic_clip), headers={"content-type": "application/json"})
+        assert report.status_code == 200 and report.json()["detectors"] == "rule detectors from Turtle"
 
 
 # ---------------------------------------------------------------------- the whole schema, fuzzed

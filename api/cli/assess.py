@@ -156,7 +156,10 @@ def render_text(kg: KnowledgeGraph, report: Assessment, explain: bool = False, t
 
 def _evidence(kg: KnowledgeGraph, err: ErrorFound, units: dict[str, str], say: Callable[..., str]) -> str:
     """"; measured 59% of torso length, below the limit of 70% ...": the value and threshold in the unit of
-    the rule's feature, or nothing when the rule measured no value or its unit has no words."""
+    the rule's feature, or nothing when the rule measured no value or its unit has no words; for an error the
+    model found, that it did and how sure it was (no rule measured anything)."""
+    if err.source == "model":
+        return say("MsgSeenByModel", probability=err.probability)
     detector = kg.rules[err.rule].detector if err.rule in kg.rules else None
     unit = units.get(detector.feature) if detector else None
     if unit is None or err.value is None or err.threshold is None:
@@ -253,9 +256,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-confidence", type=_min_confidence, default=None, metavar="C",
                    help="keypoints scored below C count as missing (default: the layout's own, from its "
                    "detector: {min_confidence})")
-    p.add_argument("--model", action="store_true",
-                   help="let the shipped learned scorer (experimental, see README) speak for rules whose detectors "
-                   "abstained; it imports torch, a few seconds more per run")
+    p.add_argument("--model", action=argparse.BooleanOptionalAction, default=True,
+                   help="let the shipped learned scorer speak for rules whose detectors abstained, its errors marked "
+                   "model (default); --no-model: the Turtle rules alone, without importing torch (about a second "
+                   "less per run)")
     p.add_argument("--report", type=Path, metavar="OUT.html",
                    help="also write the report page: one self-contained HTML file (skeleton, timeline, sEMG, "
                    "coaching, the action's part of the graph) that opens offline")

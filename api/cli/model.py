@@ -43,7 +43,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          "the shipped checkpoint is skeleton + sEMG")
     hidden = _error_list(kg, args.hide_errors, "--hide-errors")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         threads=args.threads, hidden_errors=hidden,
+                         threads=args.threads, hidden_errors=hidden, camera_views=args.camera_views,
                          model=ScorerConfig(hidden=args.hidden, use_graph=not args.no_graph, video=args.video))
     if args.default:
         from synth.generate import Options, generate
@@ -178,6 +178,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--video", action="store_true", help="also read the folder's video views (a third modality, "
                    "a (2+1)D CNN per view; flexaqa synth --views N writes them); the checkpoint then reads a clip's "
                    "views when it has some")
+    p.add_argument("--camera-views", type=Within(float, 0.0, 1.0), default=0.0, metavar="SHARE",
+                   help="share of training repetitions seen as a 2D phone-camera view of their 3D skeleton (random "
+                   "angle, mostly from the side, and keypoint layout); a checkpoint trained with some speaks for 2D "
+                   "clips too (default: %(default)s, 3D only: on real phone keypoints such a model did not beat "
+                   "chance, see README)")
     p.add_argument("--hide-errors", metavar="ET,...", help="error types left out of every training label")
     p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
     p.set_defaults(func=cmd_train)

@@ -17,7 +17,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env(host=args.host, port=args.port, workers=args.workers,
-                                     ontology=args.rules or args.ontology)
+                                     ontology=args.rules or args.ontology, model=args.model)
     except SettingsError as exc:
         print(f"flexaqa serve: {exc}", file=sys.stderr)
         return 2
@@ -39,4 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or $FLEXAQA_WORKERS)")
     p.add_argument("--rules", metavar="DIR", help="ontology folder with the rules to serve (default: --ontology, "
                    "$FLEXAQA_ONTOLOGY, or the shipped one)")
+    p.add_argument("--model", action=argparse.BooleanOptionalAction, default=None,
+                   help="let the shipped learned scorer speak for rules whose detectors abstained (default on, or "
+                   "$FLEXAQA_MODEL); --no-model: the Turtle rules alone")
     p.set_defaults(func=cmd_serve)

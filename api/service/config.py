@@ -43,6 +43,8 @@ class Settings(BaseModel):
     cors_origins: tuple[str, ...] = Field(default=(), description="origins allowed cross-site (comma-separated; "
                                           "none: CORS off)")
     access_log: bool = Field(default=True, description="one JSON line per request on stderr")
+    model: bool = Field(default=True, description="let the shipped learned scorer speak for the rules whose "
+                        "detectors abstained (false: the Turtle rules alone)")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

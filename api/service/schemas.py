@@ -162,7 +162,8 @@ class Readiness(BaseModel):
     rules: int
     languages: list[str]
     model_checkpoint: str | None = Field(description="The model checkpoint in use; null: none, scoring by rules alone")
-    scoring: str = Field(examples=["rules alone: the learned scorer is opt-in on the command line"])
+    scoring: str = Field(examples=["rules, and the learned scorer where a rule's detector abstained (its errors are "
+                                   "marked model)"])
     last_rejected_edit: RejectedEditView | None = None
     pid: int = Field(description="The worker process that answered (several may share the port)")
 

@@ -8,12 +8,13 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api import core
-from api.service.deps import LiveDep
+from api.service.deps import LiveDep, SettingsDep
 from api.service.schemas import Health, Readiness, RejectedEditView
 
 router = APIRouter(tags=["health"])
 
-NO_MODEL = "rules alone: the learned scorer is opt-in on the command line (flexaqa assess --model)"
+NO_MODEL = "rules alone: the service was started with --no-model (or FLEXAQA_MODEL=false)"
+WITH_MODEL = "rules, and the learned scorer where a rule's detector abstained (its errors are marked model)"
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
@@ -23,12 +24,14 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, summary="The knowledge graph in force")
-async def readyz(live: LiveDep) -> Readiness:
+async def readyz(live: LiveDep, settings: SettingsDep) -> Readiness:
     """Readiness: the version of the knowledge graph in force and how many rules it holds, the model
     checkpoint in use (none: the service scores by the Turtle rules alone), the last rule edit refused (by PUT
     or on disk) and the pid of the worker that answered."""
     kg, rejected = live.current, live.last_rejected
     return Readiness(kg_version=kg.version, actions=len(kg.actions), rules=len(kg.rules),
-                     languages=core.languages(kg), model_checkpoint=None, scoring=NO_MODEL,
+                     languages=core.languages(kg),
+                     model_checkpoint=core.DEFAULT_CHECKPOINT.name if settings.model else None,
+                     scoring=WITH_MODEL if settings.model else NO_MODEL,
                      last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
                      pid=os.getpid())

@@ -56,10 +56,11 @@ def start(kg: GraphDep) -> HTMLResponse:
 
 
 @router.get("/report/example", response_class=HTMLResponse, summary="The report page of the bundled example")
-async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep) -> HTMLResponse:
+async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep, settings: SettingsDep) -> HTMLResponse:
     """The bundled example set assessed and drawn as the report page, opening in ``?lang``."""
     async with limiter.slot():
-        page = await anyio.to_thread.run_sync(lambda: _page(kg, *core.open_clip(kg, core.EXAMPLE_CLIP), lang))
+        page = await anyio.to_thread.run_sync(
+            lambda: _page(kg, *core.open_clip(kg, core.EXAMPLE_CLIP), lang, settings.model))
     return HTMLResponse(page)
 
 
@@ -70,7 +71,7 @@ async def assess_html(request: Request, kg: GraphDep, lang: LangDep, limiter: Li
     try:
         decode = await read_clip(request, settings.max_clip_s)
         async with limiter.slot():
-            page = await anyio.to_thread.run_sync(lambda: _page(kg, *decode(kg), lang))
+            page = await anyio.to_thread.run_sync(lambda: _page(kg, *decode(kg), lang, settings.model))
     except ServiceError as exc:
         return HTMLResponse(render_problem(exc.status, exc.detail, exc.field), exc.status, exc.headers)
     return HTMLResponse(page)
@@ -80,8 +81,8 @@ router.add_api_route("/assess", assess_html, methods=["POST"], response_class=HT
                      route_class_override=HtmlRoute)
 
 
-def _page(kg: KnowledgeGraph, clip: Clip, assumed_fps: float | None, lang: str) -> str:
+def _page(kg: KnowledgeGraph, clip: Clip, assumed_fps: float | None, lang: str, model: bool) -> str:
     try:
-        return render_page(core.report_input(kg, clip, lang, assumed_fps, rule_base=RULES_URL))
+        return render_page(core.report_input(kg, clip, lang, assumed_fps, rule_base=RULES_URL, model=model))
     except ClipError as exc:
         raise ServiceError(422, exc.problem, exc.field) from None
