@@ -107,8 +107,19 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
 
 def _model_findings(kg: KnowledgeGraph, clip: Clip, model: bool, min_confidence: float | None
                     ) -> Sequence[ModelFinding]:
-    """What the shipped checkpoint says of the clip's repetitions; none without ``model`` or a usable one."""
-    predictor = load_model(kg) if model else None
+    """What the shipped checkpoint says of the clip's repetitions; none without ``model`` or a usable one, or
+    when its record (read without torch) says it does not speak for this clip, as for a 2D view of a model
+    trained on 3D skeletons: the rules then answer at the rules' own speed."""
+    if not model:
+        return ()
+    from models import record
+
+    header = record.read(DEFAULT_CHECKPOINT)
+    reason = None if header is None else record.declines(header, clip)
+    if reason is not None:
+        logger.warning("%s: %s", DEFAULT_CHECKPOINT.name, reason)
+        return ()
+    predictor = load_model(kg)
     return predictor.findings(kg, clip, min_confidence) if predictor is not None else ()
 
 

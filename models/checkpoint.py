@@ -18,6 +18,7 @@ import torch
 
 from kg import KnowledgeGraph
 from kg.export import digest, node_table
+from models import record
 from models.scorer import ClipScorer, FKGScorer, ScorerConfig
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def save(path: str | Path, model: FKGScorer, kg: KnowledgeGraph, metrics: dict, 
                "error_types": nodes["error_type"], **(extra or {})}
     partial = path.with_name(f".{path.name}.partial")
     torch.save(payload, partial)
+    record.write(partial, payload)
     partial.replace(path)
     return path
 

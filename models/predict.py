@@ -21,7 +21,7 @@ from engine.assess import prepare
 from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
 from kg.export import digest, node_table
-from models import checkpoint
+from models import checkpoint, record
 from models.frames import repetition_frames
 from models.inputs import STEPS, repetition_inputs, stack, with_frames
 from models.scorer import FKGScorer
@@ -68,11 +68,11 @@ class Predictor:
         embedding). A rule of its training graph that it never saw an error of is left to the rules (it
         would only repeat "never happens"), so the report keeps saying it was not checked."""
         action = kg.action(clip.action)
-        _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
-        if rec.positions is not None and not rec.is_3d and "2D" not in self.record.get("skeletons", ("3D",)):
-            log.warning("%s was trained on 3D skeletons only: a 2D view (no depth, either facing) is outside what "
-                        "it learned, so it does not speak for this clip", self.path.name)
+        reason = record.declines(self.record, clip)
+        if reason is not None:
+            log.warning("%s: %s", self.path.name, reason)
             return []
+        _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
         inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
         arrays = stack(inputs)
         if self.model.config.video:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -418,3 +420,16 @@ def test_several_clips_refuse_the_one_clip_formats(kg: KnowledgeGraph, tmp_path:
     for option in ("--explain", "--trace"):
         run = flexaqa("assess", str(tmp_path), "--action", "A01", "--layout", "COCO-17", option)
         assert run.returncode != 0 and "one line per clip" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_2d_clip_is_assessed_by_default_without_importing_torch(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    """The shipped checkpoint was trained on 3D skeletons: its record, read without torch, says it declines a 2D
+    view, so the rules answer at their own speed and stderr says why the model did not speak."""
+    np.save(tmp_path / "side.npy", side_view(kg, "COCO-17"))
+    probe = ("import sys; from api.cli import main; code = main(sys.argv[1:]); "
+             "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", probe, "assess", str(tmp_path / "side.npy"), "--action", "A01",
+                          "--layout", "COCO-17"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("no torch")
+    assert "default.pt: it was trained on 3D skeletons only" in out.stderr

@@ -18,6 +18,7 @@ from engine.assess import assess  # noqa: E402
 from engine.scoring import Observation, repetition_score  # noqa: E402
 from kg import KnowledgeGraph  # noqa: E402
 from models import checkpoint  # noqa: E402
+from models import record as saved_record  # noqa: E402
 from models.predict import Predictor  # noqa: E402
 from models.scorer import ScorerConfig, expected_score  # noqa: E402
 from models.train import TrainConfig, train  # noqa: E402
@@ -67,6 +68,7 @@ def test_a_tiny_config_trains_end_to_end_from_the_command_line_and_loads_back(
         warnings.simplefilter("error")  # same graph: no warning
         model, record = checkpoint.load(tmp_path / "m.pt", kg)
     assert record["kg_version"] == kg.version and record["modalities"] == ["skeleton", "emg"]
+    assert saved_record.read(tmp_path / "m.pt") == {k: record[k] for k in saved_record.FIELDS}  # readable without torch
     assert record["config"]["hidden"] == 16 and record["train"]["epochs"] == 2 and record["train"]["seed"] == 0
     combined = record["metrics"]["combined"]
     assert {"rho", "rel_l2", "detection", "ece", "span_iou", "key_step_accuracy"} <= set(combined)

@@ -1,7 +1,7 @@
 """The shipped learned scorer on real camera keypoints labelled frame by frame by other people. It was trained on
 synthetic 3D skeletons only, and a 2D view (no depth, the lifter facing either way) lies outside what it learned:
-asked to speak (``flexaqa assess --model``), it declines, says why, and the merged report is the rules' own, so
-merging keeps the rules' balanced accuracy. Nothing here is fitted to these labels."""
+asked to speak (``flexaqa assess`` does by default), it declines, says why, and the merged report is the rules'
+own, so merging keeps the rules' balanced accuracy. Nothing here is fitted to these labels."""
 
 from __future__ import annotations
 
