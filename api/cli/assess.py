@@ -258,8 +258,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "detector: {min_confidence})")
     p.add_argument("--model", action=argparse.BooleanOptionalAction, default=True,
                    help="let the shipped learned scorer speak for rules whose detectors abstained, its errors marked "
-                   "model (default); --no-model: the Turtle rules alone, without importing torch (about a second "
-                   "less per run)")
+                   "model (default); --no-model: the Turtle rules alone, without importing torch (about two "
+                   "seconds less per 3D clip; a 2D clip, which the shipped model declines, never imports it)")
     p.add_argument("--report", type=Path, metavar="OUT.html",
                    help="also write the report page: one self-contained HTML file (skeleton, timeline, sEMG, "
                    "coaching, the action's part of the graph) that opens offline")
