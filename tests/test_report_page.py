@@ -182,3 +182,26 @@ def test_the_pages_own_words_are_turtle_a_coach_can_edit(browser, ontology_copy:
     assert page.inner_text("#score-h") == "得分"
     assert page.inner_text("[data-phase=Preparation]") == "准备"
     page.close()
+
+
+@needs_browser
+def test_a_fault_the_model_saw_says_so_on_the_page(browser, kg, tmp_path: Path) -> None:  # noqa: ANN001
+    from api.core import languages
+    from api.report import build_input, render_page
+    from engine.assess import assess_in_languages
+    from engine.evidence import ModelFinding
+    from synth.generate import synthetic_set
+
+    clip = synthetic_set(kg, "A16", [[]], seed=10)
+    blind = next(r for r in kg.rules_of("A16") if r.detector is None)
+    seen = ModelFinding(repetition=1, rule=blind.id, probability=0.83, time_span=(1.0, 1.5), source="gnn-test")
+    assessed = assess_in_languages(kg, clip, languages(kg), explain=True, model_findings=[seen])
+    out = tmp_path / "report.html"
+    out.write_text(render_page(build_input(kg, clip, assessed, "en")), encoding="utf-8")
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    assert "seen by the learned model, probability 0.83" in page.inner_text("#reps")
+    page.select_option("#lang", "zh")
+    assert "由学习模型判断，概率 0.83" in page.inner_text("#reps")
+    page.close()

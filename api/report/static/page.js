@@ -85,7 +85,9 @@
     for (const r of a.repetitions) {
       const faults = r.errors.length ? el("ul", {}, ...r.errors.map((e) => el("li", {},
         `${e.label} (${e.key_step_label}${e.side ? ", " + e.side : ""}; ${fmt(e.time_span[0], 2)}-${fmt(e.time_span[1], 2)} s; `
-        + `-${fmt(e.points_lost, 2)} ${t("points")}) `, ruleLink(e.rule_source))))
+        + `-${fmt(e.points_lost, 2)} ${t("points")}`
+        + (e.source === "model" ? `; ${t("seenByModel", { probability: fmt(e.probability, 2) })}) ` : ") "),
+        ruleLink(e.rule_source))))
         : el("span", { class: "muted", text: t("noFaults") });
       body.append(el("tr", {}, el("th", { scope: "row", text: String(r.index) }),
         el("td", { text: `${fmt(r.time_span[0], 2)}-${fmt(r.time_span[1], 2)} s` }),
