@@ -120,20 +120,29 @@ def _model_findings(kg: KnowledgeGraph, clip: Clip, model: bool, min_confidence:
         logger.warning("%s: %s", DEFAULT_CHECKPOINT.name, reason)
         return ()
     predictor = load_model(kg)
-    return predictor.findings(kg, clip, min_confidence) if predictor is not None else ()
+    if predictor is None:
+        return ()
+    from models.checkpoint import CheckpointError
+
+    try:
+        return predictor.findings(kg, clip, min_confidence)
+    except (CheckpointError, ImportError) as exc:  # a graph edited since it loaded, that it cannot read
+        logger.warning("%s: assessing with the rules only", exc)
+        return ()
 
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "checkpoints" / "default.pt"
-_PREDICTORS: dict[tuple[Path, str], Predictor] = {}
+_PREDICTORS: dict[Path, Predictor] = {}
 
 
 def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor | None:
     """The learned scorer of ``path`` (default: the shipped checkpoint), loaded once per process; None when
     it cannot serve (no file, no torch, a checkpoint for other node or edge types): the caller then assesses
-    with the rules only, and the log says why. torch is imported here, never on the rule path."""
+    with the rules only, and the log says why. torch is imported here, never on the rule path. One predictor
+    serves every version of the graph (it keeps the node embeddings of the graph in force), so a service whose
+    rules are edited all day holds one model, not one per edit."""
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
-    key = (path, kg.version)  # the graph embeddings belong to one graph version
-    if key not in _PREDICTORS:
+    if path not in _PREDICTORS:
         try:
             from models.checkpoint import CheckpointError
             from models.predict import Predictor
@@ -141,11 +150,11 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
             logger.warning("learned scorer unavailable (%s): assessing with the rules only", exc)
             return None
         try:
-            _PREDICTORS[key] = Predictor(path, kg)
+            _PREDICTORS[path] = Predictor(path, kg)
         except (CheckpointError, ImportError) as exc:  # ImportError: another graph, and no PyTorch Geometric
             logger.warning("%s: assessing with the rules only", exc)
             return None
-    return _PREDICTORS[key]
+    return _PREDICTORS[path]
 
 
 def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: float | None = None,

@@ -211,3 +211,17 @@ def test_the_model_is_on_by_default_names_its_checkpoint_and_speaks_only_where_t
 def test_a_missing_checkpoint_is_named_without_a_traceback(tiny_data: Path, tmp_path: Path, flexaqa) -> None:
     out = flexaqa("eval", "model", str(tiny_data), "--checkpoint", str(tmp_path / "none.pt"))
     assert out.returncode == 1 and "none.pt: no such checkpoint" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_one_predictor_serves_every_version_of_the_graph(kg: KnowledgeGraph, ontology_copy: Path) -> None:
+    """A service whose rules are edited keeps one model: after an edit it re-encodes the graph (and says what
+    changed) instead of loading the checkpoint again, and the rule added in Turtle is checked by the model."""
+    from api.core import assess_clip, load_model
+
+    edited = with_new_error_type(ontology_copy)
+    clip = synthetic_set(kg, "A16", [[]], seed=5)
+    with pytest.warns(checkpoint.GraphChangedWarning, match="A16_AK46_ET900"):
+        report = assess_clip(edited, clip, model=True)
+    assert load_model(edited) is load_model(kg)
+    assert "model default.pt" in report.detectors
+    assert "A16_AK46_ET900" not in {s.rule for rep in report.repetitions for s in rep.skipped}
