@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,33 +92,36 @@ def open_clip(kg: KnowledgeGraph, path: str | Path, action: str | None = None, f
 
 
 def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool = False,
-                assumed_fps: float | None = None, model: bool = False,
+                assumed_fps: float | None = None, model_findings: Sequence[ModelFinding] = (),
                 min_confidence: float | None = None) -> Assessment:
     """Score a clip against the rules in force and coach it in ``lang``; ``assumed_fps`` (from
-    :func:`open_clip`) is said in the report's notes. With ``model`` (the command line and the service turn
-    it on unless told ``--no-model``), the shipped checkpoint (:func:`load_model`) speaks for the rules whose
-    detectors abstained. ``min_confidence`` overrides the keypoint layout's default cut
+    :func:`open_clip`) is said in the report's notes. ``model_findings`` (:func:`model_findings`: the command
+    line and the service ask for them unless told ``--no-model``) speak for the rules whose detectors
+    abstained. ``min_confidence`` overrides the keypoint layout's default cut
     (``clips.layouts.Layout.min_confidence``)."""
     from engine.assess import assess
 
     check_language(kg, lang)
-    return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps,
-                  model_findings=_model_findings(kg, clip, model, min_confidence), min_confidence=min_confidence)
+    return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=model_findings,
+                  min_confidence=min_confidence)
 
 
-def _model_findings(kg: KnowledgeGraph, clip: Clip, model: bool, min_confidence: float | None
-                    ) -> Sequence[ModelFinding]:
-    """What the shipped checkpoint says of the clip's repetitions; none without ``model`` or a usable one, or
-    when its record (read without torch) says it does not speak for this clip, as for a 2D view of a model
-    trained on 3D skeletons: the rules then answer at the rules' own speed."""
-    if not model:
-        return ()
-    from models import record
+_SAID: set[str] = set()
+"""Why the model declined clips, as already logged by this process (said once, not once per clip)."""
 
-    header = record.read(DEFAULT_CHECKPOINT)
-    reason = None if header is None else record.declines(header, clip)
+
+def model_findings(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None) -> Sequence[ModelFinding]:
+    """What the shipped checkpoint says of the clip's repetitions; none when it cannot serve, or when its
+    manifest (read without torch) says it does not speak for this clip, as for a 2D view of a model trained on
+    3D skeletons: the rules then answer at the rules' own speed, and the log says why, once per process."""
+    from models import manifest
+
+    header = manifest.read(DEFAULT_CHECKPOINT)
+    reason = None if header is None else manifest.declines(header, clip)
     if reason is not None:
-        logger.warning("%s: %s", DEFAULT_CHECKPOINT.name, reason)
+        if reason not in _SAID:
+            _SAID.add(reason)
+            logger.warning("%s: %s", DEFAULT_CHECKPOINT.name, reason)
         return ()
     predictor = load_model(kg)
     if predictor is None:
@@ -132,7 +136,10 @@ def _model_findings(kg: KnowledgeGraph, clip: Clip, model: bool, min_confidence:
 
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "checkpoints" / "default.pt"
-_PREDICTORS: dict[Path, Predictor] = {}
+_PREDICTORS: dict[Path, Predictor | None] = {}
+"""Loaded checkpoints, and None for one that could not serve (said once, not retried clip after clip)."""
+_LOADING = threading.Lock()
+"""Held while a checkpoint loads: two first requests of a service load it once."""
 
 
 def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor | None:
@@ -142,23 +149,24 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
     serves every version of the graph (it keeps the node embeddings of the graph in force), so a service whose
     rules are edited all day holds one model, not one per edit."""
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
-    if path not in _PREDICTORS:
-        try:
-            from models.checkpoint import CheckpointError
-            from models.predict import Predictor
-        except ImportError as exc:
-            logger.warning("learned scorer unavailable (%s): assessing with the rules only", exc)
-            return None
-        try:
-            _PREDICTORS[path] = Predictor(path, kg)
-        except (CheckpointError, ImportError) as exc:  # ImportError: another graph, and no PyTorch Geometric
-            logger.warning("%s: assessing with the rules only", exc)
-            return None
-    return _PREDICTORS[path]
+    with _LOADING:
+        if path not in _PREDICTORS:
+            try:
+                from models.checkpoint import CheckpointError
+                from models.predict import Predictor
+            except ImportError as exc:
+                logger.warning("learned scorer unavailable (%s): assessing with the rules only", exc)
+                return None
+            try:
+                _PREDICTORS[path] = Predictor(path, kg)
+            except (CheckpointError, ImportError) as exc:  # ImportError: another graph, and no PyTorch Geometric
+                logger.warning("%s: assessing with the rules only", exc)
+                _PREDICTORS[path] = None
+        return _PREDICTORS[path]
 
 
 def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: float | None = None,
-                 rule_base: str | None = None, model: bool = False,
+                 rule_base: str | None = None, model_findings: Sequence[ModelFinding] = (),
                  min_confidence: float | None = None) -> ReportInput:
     """What the report page draws: ``clip`` assessed (as :func:`assess_clip` does, with explanations) in every
     language of the graph (the page switches language without asking again), its skeleton, sEMG, key-step
@@ -169,7 +177,7 @@ def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: 
 
     check_language(kg, lang)
     assessments = assess_in_languages(kg, clip, languages(kg), explain=True,
-                                      model_findings=_model_findings(kg, clip, model, min_confidence),
+                                      model_findings=model_findings,
                                       assumed_fps=assumed_fps, min_confidence=min_confidence)
     return build_input(kg, clip, assessments, lang, rule_base, min_confidence)
 
@@ -233,7 +241,8 @@ def assess_many(kg: KnowledgeGraph, paths: Sequence[str | Path], action: str | N
     for path in tqdm(paths, desc="assess", unit="clip", disable=None if progress else True):
         try:
             clip, assumed = open_clip(kg, path, action=action, **options)
-            report = assess_clip(kg, clip, lang=lang, assumed_fps=assumed, model=model,
+            found = model_findings(kg, clip, min_confidence) if model else ()
+            report = assess_clip(kg, clip, lang=lang, assumed_fps=assumed, model_findings=found,
                                  min_confidence=min_confidence)
         except (ClipError, UnknownIdError) as exc:
             yield ClipLine(file=str(path), problem=str(exc))

@@ -11,6 +11,7 @@ path (``flexaqa rules check``, ``flexaqa assess --no-model``) never pays for it.
 - :mod:`models.baseline` the FLEX-style no-graph regressor; :mod:`models.compare` every scorer side by side
 - :mod:`models.inputs` clip -> fixed-size tensors; :mod:`models.frames` video views -> frames;
   :mod:`models.data` a labelled FLEX-layout folder -> tensors
-- :mod:`models.checkpoint` save/load with config, metrics, thresholds, modalities, the KG hash and its embeddings
+- :mod:`models.checkpoint` save/load with config, metrics, thresholds, modalities, the KG hash and its embeddings;
+  :mod:`models.manifest` what a checkpoint was trained on, read without torch
 - :mod:`models.train`, :mod:`models.metrics`, :mod:`models.predict` (findings for the engine)
 """

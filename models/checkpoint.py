@@ -18,7 +18,7 @@ import torch
 
 from kg import KnowledgeGraph
 from kg.export import digest, node_table
-from models import record
+from models import manifest
 from models.scorer import ClipScorer, FKGScorer, ScorerConfig
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def save(path: str | Path, model: FKGScorer, kg: KnowledgeGraph, metrics: dict, 
                "error_types": nodes["error_type"], **(extra or {})}
     partial = path.with_name(f".{path.name}.partial")
     torch.save(payload, partial)
-    record.write(partial, payload)
+    manifest.write(partial, payload)
     partial.replace(path)
     return path
 
@@ -144,4 +144,4 @@ def changes(payload: dict, kg: KnowledgeGraph) -> str:
         for verb, ids in (("added", sorted(now - before)), ("removed", sorted(before - now))):
             if ids:
                 parts.append(f"{len(ids)} {kind}(s) {verb} ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})")
-    return "; ".join(parts) or "same rules and error types, other weights, labels or detectors"
+    return "; ".join(parts) or "same rules and error types, other weights, labels or edges"

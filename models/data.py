@@ -30,7 +30,7 @@ from kg import KnowledgeGraph
 from kg.export import node_table
 from models.frames import repetition_frames
 from models.inputs import STEPS, repetition_inputs, stack, with_frames
-from models.views import camera_views
+from models.views import film
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,7 @@ class Split:
     def filmed(self, seed: int) -> Split:
         """The split as 2D camera views of its 3D skeletons (:func:`models.views.camera_views`, drawn with
         ``seed``), skeleton only: what a phone records of the same repetitions."""
-        generator = torch.Generator().manual_seed(seed)
-        present = self.batch["present"].clone()
-        present[:, 1:] = False
-        batch = {**self.batch, "skeleton": camera_views(self.batch["skeleton"], generator), "present": present}
-        return replace(self, batch=batch)
+        return replace(self, batch=film(self.batch, 1.0, torch.Generator().manual_seed(seed)))
 
     def partition(self, share: float, seed: int) -> tuple[Split, Split]:
         """(rest, held out): ``share`` of the rows drawn at random with ``seed``, e.g. a validation set of

@@ -1,6 +1,6 @@
 """FKG encoder: a heterogeneous GraphSAGE over the whole knowledge graph (full batch), one embedding per node.
 
-Node features (:func:`graph_inputs`, cached per KG version hash): the hashed text embedding of the node's
+Node features (:func:`graph_inputs`, cached per exported graph): the hashed text embedding of the node's
 English label (:mod:`models.text`; a rule reads "<error label> during <key step label> of <action label>"),
 ``log(1 + degree)`` and, for rules, ``weight / 10``. Edges are the relations of
 ``kg.export.to_heterodata`` plus their reverses, so information flows both ways.
@@ -25,15 +25,16 @@ from torch_geometric.nn import HeteroConv, SAGEConv
 from torch_geometric.transforms import ToUndirected
 
 from kg import KnowledgeGraph
-from kg.export import to_heterodata
+from kg.export import digest, to_heterodata
 from models import text
 
 _CACHE: dict[tuple[str, int], HeteroData] = {}
 
 
 def graph_inputs(kg: KnowledgeGraph, dim: int = text.DIM) -> HeteroData:
-    """The graph as PyG ``HeteroData`` with ``x`` on every node type (F = dim + 2), cached per KG version."""
-    key = (kg.version, dim)
+    """The graph as PyG ``HeteroData`` with ``x`` on every node type (F = dim + 2), cached per exported graph
+    (:func:`kg.export.digest`: what these inputs are made of)."""
+    key = (digest(kg), dim)
     if key not in _CACHE:
         data = ToUndirected()(to_heterodata(kg))
         words = _node_texts(kg)

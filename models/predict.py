@@ -3,14 +3,17 @@ span the model attended to (:class:`engine.evidence.ModelFinding`).
 
 Repetitions are cut exactly as the engine cuts them (:func:`clips.segmentation.repetitions`), so finding
 ``repetition=k`` speaks of the engine's repetition ``k``. Node embeddings come from the checkpoint on the graph
-it was trained on (no PyTorch Geometric import) and are computed once per KG version otherwise. The clip's
+it was trained on (no PyTorch Geometric import) and are computed once per exported graph otherwise
+(:func:`kg.export.digest`). One predictor may serve several threads and graph versions at once. The clip's
 video views are read only by a checkpoint built with video; a clip without views is scored from the rest.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from engine.assess import prepare
 from engine.evidence import ModelFinding
 from kg import KnowledgeGraph
 from kg.export import digest, node_table
-from models import checkpoint, record
+from models import checkpoint, manifest
 from models.frames import repetition_frames
 from models.inputs import STEPS, repetition_inputs, stack, with_frames
 from models.scorer import FKGScorer
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 
 SPAN_MASS = (0.1, 0.9)
 """A finding's time span: where the rule's attention over the repetition passes these shares of its mass."""
+GRAPHS_KEPT = 4
+"""Exported graphs whose node embeddings a predictor keeps: a service's rules edited back and forth re-encode
+nothing, and a day of edits does not pile up."""
 
 
 class Predictor:
@@ -39,27 +45,47 @@ class Predictor:
         self.path = Path(path)
         self.model, self.record, nodes = checkpoint.load_scorer(self.path, kg)
         self.source = f"model {self.path.name} (trained on KG {self.record['kg_version']})"
+        self._lock = threading.Lock()
         self._digests = {kg.version: digest(kg)}
-        self._nodes: dict[str, dict[str, torch.Tensor]] = {self._digests[kg.version]: nodes}
+        self._nodes: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict({self._digests[kg.version]: nodes})
+        self._unreadable: dict[str, str] = {}
 
     def nodes(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
-        """Node embeddings of ``kg``, cached per exported graph (:func:`kg.export.digest`: a KG version that
-        changed only words or thresholds reuses them; a new graph says what changed, once)."""
-        graph = self._digests.setdefault(kg.version, digest(kg))
-        if graph not in self._nodes:
-            if not checkpoint.same_graph(self.record, kg):
-                warnings.warn(checkpoint.GraphChangedWarning(
-                    f"{self.path.name}: the graph is now {kg.version}: {checkpoint.changes(self.record, kg)}"),
-                    stacklevel=2)
-            from models.graph_encoder import graph_inputs
+        """Node embeddings of ``kg``, kept per exported graph (:func:`kg.export.digest`: a KG version that
+        changed only words or thresholds reuses them; a new graph says what changed, once). Raises
+        :class:`~models.checkpoint.CheckpointError` (or ImportError, without PyTorch Geometric) for a graph the
+        checkpoint cannot read, and remembers it, so a clip after clip does not retry."""
+        with self._lock:
+            graph = self._digests.get(kg.version)
+            if graph is None:
+                graph = self._digests[kg.version] = digest(kg)
+            if graph in self._unreadable:
+                raise checkpoint.CheckpointError(self._unreadable[graph])
+            if graph not in self._nodes:
+                try:
+                    self._nodes[graph] = self._encode(kg)
+                except (checkpoint.CheckpointError, ImportError) as exc:
+                    self._unreadable[graph] = str(exc)
+                    raise
+                while len(self._nodes) > GRAPHS_KEPT:
+                    self._nodes.popitem(last=False)
+            self._nodes.move_to_end(graph)
+            return self._nodes[graph]
 
-            if not isinstance(self.model, FKGScorer):  # loaded without its graph encoder: load it now
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", checkpoint.GraphChangedWarning)  # said just above
-                    self.model, _ = checkpoint.load(self.path, kg)
-            with torch.no_grad():
-                self._nodes = {graph: self.model.node_embeddings(graph_inputs(kg))}
-        return self._nodes[graph]
+    def _encode(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
+        """Node embeddings of a graph the checkpoint holds none of, through its graph encoder."""
+        if not checkpoint.same_graph(self.record, kg):
+            warnings.warn(checkpoint.GraphChangedWarning(
+                f"{self.path.name}: the graph is now {kg.version}: {checkpoint.changes(self.record, kg)}"),
+                stacklevel=4)
+        from models.graph_encoder import graph_inputs
+
+        if not isinstance(self.model, FKGScorer):  # loaded without its graph encoder: load it now
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", checkpoint.GraphChangedWarning)  # said just above
+                self.model, _ = checkpoint.load(self.path, kg)
+        with torch.no_grad():
+            return self.model.node_embeddings(graph_inputs(kg))
 
     @torch.no_grad()
     def findings(self, kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None) -> list[ModelFinding]:
@@ -68,7 +94,7 @@ class Predictor:
         embedding). A rule of its training graph that it never saw an error of is left to the rules (it
         would only repeat "never happens"), so the report keeps saying it was not checked."""
         action = kg.action(clip.action)
-        reason = record.declines(self.record, clip)
+        reason = manifest.declines(self.record, clip)
         if reason is not None:
             log.warning("%s: %s", self.path.name, reason)
             return []

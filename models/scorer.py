@@ -134,7 +134,7 @@ class FKGScorer(ClipScorer):
         self.graph = FKGEncoder(metadata, in_channels, config.hidden, config.graph_layers)
 
     def node_embeddings(self, graph: HeteroData) -> dict[str, Tensor]:
-        """Embeddings of every FKG node (computed once per graph version at inference)."""
+        """Embeddings of every FKG node (computed once per exported graph at inference)."""
         if not self.config.use_graph:  # text and degree only: no message passing
             return {t: self.graph.inputs[t](x) for t, x in graph.x_dict.items()}
         return self.graph(graph.x_dict, graph.edge_index_dict)

@@ -45,7 +45,7 @@ from models.metrics import (
 )
 from models.predict import attention_spans
 from models.scorer import FKGScorer, ScorerConfig, expected_score
-from models.views import camera_views
+from models.views import film
 
 log = logging.getLogger(__name__)
 
@@ -217,9 +217,7 @@ def _fit(model: torch.nn.Module, loss_of: Callable[[torch.nn.Module, Split, dict
             batch = _to(part.batch, dev)
             batch["present"] = _drop_modalities(batch["present"], config.modality_drop, generator)
             if config.camera_views:
-                filmed = (torch.rand(len(part), generator=generator) < config.camera_views).to(dev)
-                batch["skeleton"] = torch.where(filmed[:, None, None, None],
-                                                camera_views(batch["skeleton"], generator), batch["skeleton"])
+                batch = film(batch, config.camera_views, generator)
             with _autocast(dev):
                 loss = loss_of(wrapped, part, batch)
             optimiser.zero_grad(set_to_none=True)
@@ -274,7 +272,8 @@ def evaluate(model: FKGScorer, kg: KnowledgeGraph, split: Split, errors: list[st
     out: dict = {"reps": len(split)}
     for name, shown in (("combined", model.modalities), *((m, (m,)) for m in model.modalities)):
         out[name] = row_metrics(kg, split, predict(model, kg, split, shown), thresholds, errors)
-    out["2D views"] = row_metrics(kg, split, predict(model, kg, split.filmed(0)), thresholds, errors)
+    if (split.batch["skeleton"][..., 2] != 0).any():  # 3D skeletons to film (a 2D set is its own row)
+        out["2D views"] = row_metrics(kg, split, predict(model, kg, split.filmed(0)), thresholds, errors)
     return out
 
 

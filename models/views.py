@@ -23,8 +23,10 @@ from torch import Tensor
 from clips.layouts import DERIVED, JOINT_INDEX, JOINTS, LAYOUTS, get_layout
 
 SIDE_SHARE = 0.75
+"""Share of side views: a design choice, not a measured one (no data here says where users put their phones)."""
 SIDE_SPREAD = math.radians(30)
-"""Largest turn of a side view away from square to the sagittal plane."""
+"""Largest turn of a side view away from square to the sagittal plane: a design choice, a phone set down by hand
+and not lined up."""
 MIN_TORSO = 0.1
 """Shortest projected torso (in 3D torso lengths) a view is rescaled by: seen end-on, as a bent-over row from the
 front, the torso nearly vanishes, and dividing by it would blow the figure up."""
@@ -50,6 +52,20 @@ def random_azimuths(count: int, generator: torch.Generator) -> Tensor:
     spread = (2 * torch.rand(count, generator=generator) - 1) * SIDE_SPREAD
     anywhere = 2 * math.pi * torch.rand(count, generator=generator)
     return torch.where(side, facing + spread, anywhere)
+
+
+def film(batch: dict[str, Tensor], share: float, generator: torch.Generator) -> dict[str, Tensor]:
+    """``batch`` with ``share`` of its rows that hold a 3D skeleton seen as a phone films them: a camera view of
+    the skeleton (:func:`camera_views`), and the skeleton the only modality present (a phone records no sEMG).
+    Rows already in 2D, or without a skeleton, stay as they are."""
+    skeleton, present = batch["skeleton"], batch["present"]
+    has_depth = skeleton[..., 2].flatten(1).abs().amax(dim=1) > 0
+    chosen = (torch.rand(len(skeleton), generator=generator) < share).to(skeleton.device) & has_depth & present[:, 0]
+    views = camera_views(skeleton, generator)
+    only_skeleton = present.clone()
+    only_skeleton[:, 1:] = False
+    return {**batch, "skeleton": torch.where(chosen[:, None, None, None], views, skeleton),
+            "present": torch.where(chosen[:, None], only_skeleton, present)}
 
 
 def camera_views(skeleton: Tensor, generator: torch.Generator) -> Tensor:

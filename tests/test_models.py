@@ -17,8 +17,7 @@ from api.core import load_graph  # noqa: E402
 from engine.assess import assess  # noqa: E402
 from engine.scoring import Observation, repetition_score  # noqa: E402
 from kg import KnowledgeGraph  # noqa: E402
-from models import checkpoint  # noqa: E402
-from models import record as saved_record  # noqa: E402
+from models import checkpoint, manifest  # noqa: E402
 from models.predict import Predictor  # noqa: E402
 from models.scorer import ScorerConfig, expected_score  # noqa: E402
 from models.train import TrainConfig, train  # noqa: E402
@@ -68,7 +67,7 @@ def test_a_tiny_config_trains_end_to_end_from_the_command_line_and_loads_back(
         warnings.simplefilter("error")  # same graph: no warning
         model, record = checkpoint.load(tmp_path / "m.pt", kg)
     assert record["kg_version"] == kg.version and record["modalities"] == ["skeleton", "emg"]
-    assert saved_record.read(tmp_path / "m.pt") == {k: record[k] for k in saved_record.FIELDS}  # readable without torch
+    assert manifest.read(tmp_path / "m.pt") == {k: record[k] for k in manifest.FIELDS}  # readable without torch
     assert record["config"]["hidden"] == 16 and record["train"]["epochs"] == 2 and record["train"]["seed"] == 0
     combined = record["metrics"]["combined"]
     assert {"rho", "rel_l2", "detection", "ece", "span_iou", "key_step_accuracy"} <= set(combined)
@@ -106,6 +105,20 @@ def test_a_checkpoint_loaded_against_an_edited_graph_warns_and_says_what_changed
     edited = with_new_error_type(ontology_copy)
     with pytest.warns(checkpoint.GraphChangedWarning, match=r"1 rule\(s\) added \(A16_AK46_ET900\).*1 error type"):
         checkpoint.load(tiny_checkpoint, edited)
+
+
+@pytest.mark.parametrize(("file", "before", "after"), [
+    ("actions/A16_barbell_back_squat.ttl", "fkg:weight 10 ;", "fkg:weight 9 ;"),  # a rule weight: a node feature
+    ("errors.ttl", '"Knees cave inward"@en', '"Knees collapse inward"@en'),  # a label: the text the GNN reads
+])
+def test_an_edit_the_model_reads_makes_the_graph_new_to_a_checkpoint(
+        tiny_checkpoint: Path, ontology_copy: Path, file: str, before: str, after: str) -> None:
+    path = ontology_copy / file
+    text = path.read_text(encoding="utf-8")
+    assert before in text
+    path.write_text(text.replace(before, after, 1), encoding="utf-8")
+    with pytest.warns(checkpoint.GraphChangedWarning, match="same rules and error types"):
+        Predictor(tiny_checkpoint, load_graph(ontology_copy))
 
 
 def test_an_error_type_added_in_turtle_gets_a_model_probability(
@@ -216,12 +229,21 @@ def test_a_missing_checkpoint_is_named_without_a_traceback(tiny_data: Path, tmp_
 def test_one_predictor_serves_every_version_of_the_graph(kg: KnowledgeGraph, ontology_copy: Path) -> None:
     """A service whose rules are edited keeps one model: after an edit it re-encodes the graph (and says what
     changed) instead of loading the checkpoint again, and the rule added in Turtle is checked by the model."""
-    from api.core import assess_clip, load_model
+    from api.core import assess_clip, load_model, model_findings
 
     edited = with_new_error_type(ontology_copy)
     clip = synthetic_set(kg, "A16", [[]], seed=5)
     with pytest.warns(checkpoint.GraphChangedWarning, match="A16_AK46_ET900"):
-        report = assess_clip(edited, clip, model=True)
+        report = assess_clip(edited, clip, model_findings=model_findings(edited, clip))
     assert load_model(edited) is load_model(kg)
     assert "model default.pt" in report.detectors
     assert "A16_AK46_ET900" not in {s.rule for rep in report.repetitions for s in rep.skipped}
+
+
+def test_a_manifest_is_none_for_what_is_not_a_flexaqa_checkpoint(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Then the caller loads the file, whose error names the problem; a real checkpoint's manifest is a dict."""
+    (tmp_path / "junk.pt").write_bytes(b"not a zip")
+    torch.save({"a": torch.ones(1)}, tmp_path / "plain.pt")  # a torch archive with no manifest entry
+    for path in (tmp_path / "missing.pt", tmp_path / "junk.pt", tmp_path / "plain.pt"):
+        assert manifest.read(path) is None, path
+    assert manifest.read(tiny_checkpoint)["skeletons"] == ["3D"]

@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 
 from test_detectors_real import CASES, as_assessed, balanced_accuracy, recording, reduced  # noqa: E402
 
-from api.core import assess_clip, load_model  # noqa: E402
+from api.core import assess_clip, load_model, model_findings  # noqa: E402
 from clips.clip import Clip  # noqa: E402
 from clips.files import load_clip  # noqa: E402
 from clips.readers import read_skeleton_csv, skeleton_from_array  # noqa: E402
@@ -37,7 +37,7 @@ def rules_and_merged(kg: KnowledgeGraph, name: str, clip: Clip, rec: Recording, 
     with caplog.at_level(logging.WARNING, logger="models.predict"):
         assert predictor.findings(kg, clip) == []
     assert "trained on 3D skeletons only" in caplog.text
-    merged, alone = assess_clip(kg, clip, model=True), assess_clip(kg, clip)
+    merged, alone = assess_clip(kg, clip, model_findings=model_findings(kg, clip)), assess_clip(kg, clip)
     assert merged.detectors == alone.detectors == "rule detectors from Turtle"
     assert [r.errors for r in merged.repetitions] == [r.errors for r in alone.repetitions]
     assert merged.score == alone.score

@@ -318,6 +318,7 @@ def test_cors_is_off_unless_configured(http: httpx.Client) -> None:
 def test_the_model_speaks_by_default_and_readyz_names_its_checkpoint(http: httpx.Client, synthetic_clip) -> None:  # noqa: ANN001
     ready = http.get("/readyz").json()
     assert ready["model_checkpoint"] == "default.pt" and "learned scorer" in ready["scoring"]
+    assert "2D keypoints: rules alone" in ready["scoring"]  # the shipped checkpoint's manifest: 3D skeletons
     assert ready["last_rejected_edit"] is None and ready["pid"] > 0
     report = http.post("/assess", content=_squat_json(synthetic_clip), headers={"content-type": "application/json"})
     assert report.status_code == 200, report.text

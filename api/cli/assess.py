@@ -38,14 +38,15 @@ def cmd_assess(args: argparse.Namespace) -> int:
     args.format = args.format or "text"
     clip, assumed_fps = core.open_clip(kg, paths[0], action=args.action, layout=args.layout, fps=args.fps,
                                        emg=args.emg, emg_rate=args.emg_rate)
+    found = core.model_findings(kg, clip, args.min_confidence) if args.model else ()  # once, for both reports
     report = core.assess_clip(kg, clip, lang=args.lang, explain=args.explain, assumed_fps=assumed_fps,
-                              model=args.model, min_confidence=args.min_confidence)
+                              model_findings=found, min_confidence=args.min_confidence)
     if args.format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(render_text(kg, report, explain=args.explain, trace=args.trace))
     if args.report is not None:
-        _write_report(args.report, core.report_input(kg, clip, args.lang, assumed_fps, model=args.model,
+        _write_report(args.report, core.report_input(kg, clip, args.lang, assumed_fps, model_findings=found,
                                                      min_confidence=args.min_confidence))
     return 0
 
@@ -259,7 +260,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", action=argparse.BooleanOptionalAction, default=True,
                    help="let the shipped learned scorer speak for rules whose detectors abstained, its errors marked "
                    "model (default); --no-model: the Turtle rules alone, without importing torch (about two "
-                   "seconds less per 3D clip; a 2D clip, which the shipped model declines, never imports it)")
+                   "seconds less per run; a 2D clip, which the shipped model declines, never imports it)")
     p.add_argument("--report", type=Path, metavar="OUT.html",
                    help="also write the report page: one self-contained HTML file (skeleton, timeline, sEMG, "
                    "coaching, the action's part of the graph) that opens offline")

@@ -56,7 +56,8 @@ async def assess(
 
     def job() -> Assessment:  # a ClipError from the assessment is answered 422 by the app's handler
         clip, assumed_fps = decode(kg)
-        return core.assess_clip(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model=settings.model)
+        found = core.model_findings(kg, clip) if settings.model else ()
+        return core.assess_clip(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=found)
 
     async with limiter.slot():
         report = await anyio.to_thread.run_sync(job)

@@ -83,6 +83,7 @@ router.add_api_route("/assess", assess_html, methods=["POST"], response_class=HT
 
 def _page(kg: KnowledgeGraph, clip: Clip, assumed_fps: float | None, lang: str, model: bool) -> str:
     try:
-        return render_page(core.report_input(kg, clip, lang, assumed_fps, rule_base=RULES_URL, model=model))
+        found = core.model_findings(kg, clip) if model else ()
+        return render_page(core.report_input(kg, clip, lang, assumed_fps, rule_base=RULES_URL, model_findings=found))
     except ClipError as exc:
         raise ServiceError(422, exc.problem, exc.field) from None
