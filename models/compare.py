@@ -18,10 +18,12 @@ import numpy as np
 import torch
 
 from kg import KnowledgeGraph
+from kg.entities import PenaltyRule
 from kg.export import node_table
 from models.data import Split
 from models.graph_encoder import graph_inputs
 from models.inputs import MODALITIES
+from models.metrics import detection_metrics
 from models.scorer import expected_score
 from models.train import Predictions, TrainConfig, fit_regressor, fit_scorer, predict, row_metrics
 
@@ -73,24 +75,48 @@ def compare(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig,
                  "validation_reps": len(train) - fitted[True].train_reps, "test_reps": len(test),
                  "config": {**config.__dict__, "model": config.model.to_dict()}}
     if hidden_errors:
-        out["zero_shot"] = zero_shot(kg, splits, config, hidden_errors, rows)
+        out["zero_shot"] = zero_shot(kg, splits, config, hidden_errors, (on.probability, fitted[True].thresholds))
     return out
 
 
 def zero_shot(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig, hidden_errors: tuple[str, ...],
-              rows: dict[str, dict]) -> dict:
-    """F1 and mAP on the ``hidden_errors`` types of a model trained as if their rules were not in the graph
-    (:meth:`~models.data.Split.hiding`), next to the model trained with them (``rows``' graph-on row)."""
+              trained: tuple[np.ndarray, np.ndarray]) -> dict:
+    """F1 and mAP on the ``hidden_errors`` types, together and each alone, of a model trained as if their rules
+    were not in the graph (:meth:`~models.data.Split.hiding`), next to the model trained with them (``trained``:
+    its test probabilities and thresholds). Each type also says whether a rule the model did train on measures
+    what its rules measure (:func:`measured_alike`): the graph can only carry a new rule to a trained neighbour."""
     rules = node_table(kg)["rule"]
-    blind = torch.tensor([kg.rules[r].error_type in hidden_errors for r in rules])
-    unseen = splits["train"].hiding(blind, graph_inputs(kg)["rule"].weight)
+    blind = np.array([kg.rules[r].error_type in hidden_errors for r in rules])
+    unseen = splits["train"].hiding(torch.from_numpy(blind), graph_inputs(kg)["rule"].weight)
     start = time.perf_counter()
     fitted = fit_scorer(kg, unseen, replace(config, hidden_errors=tuple(hidden_errors)))
     seconds = time.perf_counter() - start
-    held = row_metrics(kg, splits["test"], predict(fitted.model, kg, splits["test"]), fitted.thresholds,
-                       hidden_errors)["detection_chosen"]
-    return {"errors": list(hidden_errors), "trained_normally": rows["model, graph on, skeleton+sEMG"]
-            ["detection_chosen"], "held_out": held, "train_seconds": seconds}
+    test = splits["test"]
+    target, mask = test.target.numpy(), test.rule_mask.numpy()
+    zero = (predict(fitted.model, kg, test).probability, fitted.thresholds)
+    labelled = unseen.target.numpy().sum(0) > 0
+    out = {"errors": list(hidden_errors), "train_seconds": seconds, "types": {}}
+    for name, (probability, thresholds) in (("trained_normally", trained), ("held_out", zero)):
+        out[name] = detection_metrics(probability, target, mask & blind, thresholds)
+    for error in hidden_errors:
+        of_type = np.array([kg.rules[r].error_type == error for r in rules])
+        out["types"][error] = {
+            "trained_normally": detection_metrics(trained[0], target, mask & of_type, trained[1]),
+            "held_out": detection_metrics(zero[0], target, mask & of_type, zero[1]),
+            "measured_alike": any(measured_alike(kg.rules[rules[i]], kg.rules[rules[j]])
+                                  for i in np.flatnonzero(of_type) for j in np.flatnonzero(labelled))}
+    return out
+
+
+def measured_alike(rule: PenaltyRule, other: PenaltyRule) -> bool:
+    """Whether two rules look at the same thing the same way: one detector feature, joints and comparator, or one
+    fault-motion degree of freedom or quantity changing the same way."""
+    a, b = rule.detector, other.detector
+    if a is not None and b is not None and (a.feature, a.joints, a.comparator) == (b.feature, b.joints, b.comparator):
+        return True
+    m, n = rule.fault_motion, other.fault_motion
+    return (m is not None and n is not None and (m.dof, m.quantity) == (n.dof, n.quantity)
+            and (m.amount > 0) == (n.amount > 0))
 
 
 def pick_errors(kg: KnowledgeGraph, split: Split, count: int, seed: int) -> tuple[str, ...]:
@@ -116,11 +142,15 @@ def markdown(result: dict, title: str) -> str:
     if "zero_shot" in result:
         zs = result["zero_shot"]
         lines += ["## Zero-shot: error types hidden from every training label", "",
-                  f"Hidden: {', '.join(zs['errors'])}.", "", "| model | F1 on these types | mAP | labelled |",
-                  "|---|---:|---:|---:|"]
-        for name, key in (("trained with them", "trained_normally"), ("never saw them labelled", "held_out")):
-            m = zs[key]
-            lines.append(f"| {name} | {m['f1']:.3f} | {m['map']:.3f} | {m['positives']} |")
+                  f"Hidden: {', '.join(zs['errors'])}. \"Alike\": a rule the model trained on measures what one of the "
+                  "type's rules measures (same detector feature, joints and comparator, or same fault motion).", "",
+                  "| error types | F1 trained with them | mAP | F1 never saw them labelled | mAP | labelled | alike |",
+                  "|---|---:|---:|---:|---:|---:|---|"]
+        for name, m in (("all hidden", zs), *zs["types"].items()):
+            alike = "" if name == "all hidden" else ("yes" if m["measured_alike"] else "no")
+            seen, zero = m["trained_normally"], m["held_out"]
+            lines.append(f"| {name} | {seen['f1']:.3f} | {seen['map']:.3f} | {zero['f1']:.3f} | {zero['map']:.3f} | "
+                         f"{zero['positives']} | {alike} |")
         lines.append("")
     lines.append("Train wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["train_seconds"].items())
                  + (f", zero-shot {result['zero_shot']['train_seconds']:.0f} s" if "zero_shot" in result else "")

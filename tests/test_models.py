@@ -92,6 +92,8 @@ def test_the_comparison_writes_one_table_with_every_scorer(kg: KnowledgeGraph, t
     # ...and the regressor predicts a score and no errors
     assert set(result["rows"]["no-graph regressor (FLEX-style, score only)"]) == {"rho", "rel_l2"}
     assert result["zero_shot"]["errors"] == ["ET003"]
+    assert isinstance(result["zero_shot"]["types"]["ET003"]["measured_alike"], bool)
+    assert re.search(r"\| ET003 \|( [0-9.]+ \|){5} (yes|no) \|", table)  # one row per hidden type
 
 
 def test_training_is_reproducible_from_its_seed(kg: KnowledgeGraph, tiny_data: Path, tmp_path: Path) -> None:
@@ -247,3 +249,23 @@ def test_a_manifest_is_none_for_what_is_not_a_flexaqa_checkpoint(tiny_checkpoint
     for path in (tmp_path / "missing.pt", tmp_path / "junk.pt", tmp_path / "plain.pt"):
         assert manifest.read(path) is None, path
     assert manifest.read(tiny_checkpoint)["skeletons"] == ["3D"]
+
+
+def test_rules_measured_alike_share_a_detector_measure_or_a_fault_motion(kg: KnowledgeGraph) -> None:
+    from models.compare import measured_alike
+
+    def measure(rule):  # noqa: ANN001, ANN202
+        d, m = rule.detector, rule.fault_motion
+        return ((d.feature, d.joints, d.comparator) if d else None,
+                (m.dof, m.quantity, m.amount > 0) if m else None)
+
+    rules = list(kg.rules.values())
+    twins = [(a, b) for a in rules for b in rules if a is not b and a.detector and b.detector
+             and measure(a)[0] == measure(b)[0]]
+    moved = [(a, b) for a in rules for b in rules if a is not b and not a.detector and not b.detector
+             and a.fault_motion and measure(a)[1] == measure(b)[1]]
+    strangers = [(a, b) for a in rules for b in rules if measure(a)[0] != measure(b)[0] and measure(a)[1] is None
+                 and measure(b)[1] is None]
+    assert twins and moved and strangers
+    assert all(measured_alike(a, b) for a, b in (twins[0], moved[0]))
+    assert not any(measured_alike(a, b) for a, b in strangers[:50])
