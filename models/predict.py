@@ -54,7 +54,7 @@ class Predictor:
         """Node embeddings of ``kg``, kept per exported graph (:func:`kg.export.digest`: a KG version that
         changed only words or thresholds reuses them; a new graph says what changed, once). Raises
         :class:`~models.checkpoint.CheckpointError` (or ImportError, without PyTorch Geometric) for a graph the
-        checkpoint cannot read, and remembers it, so a clip after clip does not retry."""
+        checkpoint cannot read, and remembers it, so clip after clip does not try it again."""
         with self._lock:
             graph = self._digests.get(kg.version)
             if graph is None:
