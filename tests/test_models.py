@@ -60,15 +60,17 @@ def with_new_error_type(ontology_copy: Path) -> KnowledgeGraph:
 
 def test_a_tiny_config_trains_end_to_end_from_the_command_line_and_loads_back(
         kg: KnowledgeGraph, tiny_data: Path, tmp_path: Path, flexaqa) -> None:
-    out = flexaqa("train", str(tiny_data), "--out", str(tmp_path / "m.pt"), "--epochs", "2", "--hidden", "16")
+    out = flexaqa("train", str(tiny_data), "--out", str(tmp_path / "m.pt"), "--epochs", "2", "--hidden", "16",
+                  "--camera-views", "0.5")
     assert out.returncode == 0, out.stderr
-    assert "rho" in out.stdout and "combined" in out.stdout
+    assert "rho" in out.stdout and "combined" in out.stdout and "2D views" in out.stdout
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # same graph: no warning
         model, record = checkpoint.load(tmp_path / "m.pt", kg)
     assert record["kg_version"] == kg.version and record["modalities"] == ["skeleton", "emg"]
     assert manifest.read(tmp_path / "m.pt") == {k: record[k] for k in manifest.FIELDS}  # readable without torch
     assert record["config"]["hidden"] == 16 and record["train"]["epochs"] == 2 and record["train"]["seed"] == 0
+    assert record["train"]["camera_views"] == 0.5 and record["skeletons"] == ["2D", "3D"]
     combined = record["metrics"]["combined"]
     assert {"rho", "rel_l2", "detection", "ece", "span_iou", "key_step_accuracy"} <= set(combined)
     assert 0 <= combined["key_step_accuracy"] <= 1 and 0 <= combined["ece"] <= 1
