@@ -50,7 +50,7 @@ def main() -> None:
     with torch.no_grad():
         print(f"{'  of which the model alone (embeddings cached), p50 ms':58} "
               f"{median_ms(lambda: model(single, nodes=nodes), args.repeat):12.2f}")
-    print(f"{'FKG embeddings (computed once per graph version), ms':58} "
+    print(f"{'FKG embeddings (computed once per exported graph), ms':58} "
           f"{median_ms(lambda: model.node_embeddings(graph), 10):12.2f}")
     for dev in ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]:
         model.to(dev)
