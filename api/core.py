@@ -6,6 +6,7 @@ unknown action or language, or a clip that disagrees with its options gives the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -106,6 +107,15 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
                   min_confidence=min_confidence)
 
 
+@functools.cache
+def shipped_manifest() -> dict | None:
+    """The shipped checkpoint's manifest (:mod:`models.manifest`), read once per process as the checkpoint is
+    loaded once: a batch of clips does not reopen the archive for each."""
+    from models import manifest
+
+    return manifest.read(DEFAULT_CHECKPOINT)
+
+
 _SAID: set[str] = set()
 """Why the model declined clips, as already logged by this process (said once, not once per clip)."""
 
@@ -116,7 +126,7 @@ def model_findings(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None 
     3D skeletons: the rules then answer at the rules' own speed, and the log says why, once per process."""
     from models import manifest
 
-    header = manifest.read(DEFAULT_CHECKPOINT)
+    header = shipped_manifest()
     reason = None if header is None else manifest.declines(header, clip)
     if reason is not None:
         if reason not in _SAID:

@@ -40,7 +40,7 @@ async def readyz(live: LiveDep, settings: SettingsDep) -> Readiness:
 
 def _scoring(model: bool) -> dict[str, str | None]:
     """The checkpoint in use and how clips are scored, as its manifest (read without torch) says."""
-    header = manifest.read(core.DEFAULT_CHECKPOINT) if model else None
+    header = core.shipped_manifest() if model else None
     if header is None:
         return {"model_checkpoint": None, "scoring": NO_CHECKPOINT if model else NO_MODEL}
     return {"model_checkpoint": core.DEFAULT_CHECKPOINT.name,
