@@ -1,11 +1,12 @@
 """Benchmark the HTTP service end to end: a real ``flexaqa serve`` on loopback, driven with httpx.
 
-Run: python bench/bench_service.py [--requests N] [--clients C --seconds S]. Prints p50/p99 latency of
+Run: python bench/bench_service.py [--requests N] [--clients C --seconds S] [--edits N]. Prints p50/p99 latency of
 sequential requests (one client, keep-alive) after a few warm-up requests: POST /assess of one synthetic
 squat repetition (skeleton + sEMG) as an .npz bundle and as JSON, and a shipped SPARQL competency query
 run by name (in-process) and as the same text (sandboxed worker); /healthz gives the bare HTTP overhead.
 Then the throughput of POST /assess (bundle) under C concurrent clients for S seconds with 1 and with 2
-server workers, side by side. bench/load_service.py reuses the pieces for its longer load run.
+server workers, side by side. Last, how soon a rule edit PUT through one of two workers is served by both
+(--edits N). bench/load_service.py reuses the pieces for its longer load run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +32,7 @@ from api import core
 from clips.clip import Clip
 from clips.files import save_bundle
 from kg import KnowledgeGraph, queries
+from ontology import ONTOLOGY_DIR
 from synth.generate import synthetic_set
 
 WARMUP = 5
@@ -42,9 +45,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``flexaqa serve`` on loopback with ``workers`` processes, returned once /healthz answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
+def start_server(port: int, workers: int = 1, env: dict[str, str] | None = None, *args: str) -> subprocess.Popen:
+    """``flexaqa serve ARGS`` on loopback with ``workers`` processes, returned once /healthz answers."""
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers),
+                             *args],
                             env={**os.environ, "FLEXAQA_ACCESS_LOG": "false", **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the tables stay readable
     deadline = time.monotonic() + 120
@@ -120,11 +124,47 @@ def drive(base: str, bundle: bytes, clients: int, seconds: float) -> LoadResult:
     return result
 
 
+def propagation(edits: int) -> np.ndarray:
+    """Seconds from a PUT's answer until both of two workers serve the edit, for ``edits`` edits of one file in a
+    private copy of the ontology. /readyz is polled over fresh connections, which the kernel hands to either worker."""
+    token, rel = "bench", "actions/A16_barbell_back_squat.ttl"
+    auth = {"authorization": f"Bearer {token}", "content-type": "text/turtle"}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ontology"
+        shutil.copytree(ONTOLOGY_DIR, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = start_server(port, 2, {"FLEXAQA_RULES_TOKEN": token}, "--rules", str(root), "--no-model")
+        try:
+            with httpx.Client(base_url=base, timeout=60) as http:
+                pids = {httpx.get(f"{base}/readyz").json()["pid"] for _ in range(50)}
+                if len(pids) < 2:
+                    raise SystemExit("only one worker answered /readyz; the propagation table needs both")
+                seconds = []
+                for i in range(edits):
+                    current = http.get(f"/rules/{rel}")
+                    answer = http.put(f"/rules/{rel}", content=(current.text + f"# edit {i}\n").encode(),
+                                      headers={**auth, "if-match": current.headers["etag"]})
+                    done = time.perf_counter()
+                    answer.raise_for_status()
+                    version, serving = answer.json()["kg_version"], set()
+                    while serving != pids:
+                        ready = httpx.get(f"{base}/readyz").json()
+                        if ready["kg_version"] == version:
+                            serving.add(ready["pid"])
+                    seconds.append(time.perf_counter() - done)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return np.array(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for the throughput table")
     parser.add_argument("--seconds", type=float, default=15, help="length of each throughput run")
+    parser.add_argument("--edits", type=int, default=20, help="rule edits for the propagation table")
     args = parser.parse_args()
 
     kg = core.load_graph()
@@ -178,6 +218,11 @@ def main() -> None:
     for workers, load in loads.items():
         print(f"{workers:>7}  {load.throughput:7.1f}  {np.percentile(load.ms, 50):8.1f}  "
               f"{np.percentile(load.ms, 99):8.1f}  {sum(load.errors.values()):>6}")
+
+    seconds = propagation(args.edits)
+    print(f"\nPUT /rules through one of 2 workers: seconds until both serve the edit ({args.edits} edits)\n")
+    print(f"{'p50 s':>6}  {'max s':>6}")
+    print(f"{np.percentile(seconds, 50):6.2f}  {seconds.max():6.2f}")
 
 
 if __name__ == "__main__":

@@ -85,11 +85,12 @@ class LiveGraph:
                 return self._current
             self._seen = seen
             try:
-                candidate = self._validated_elsewhere() or self.check()
+                elsewhere = self._validated_elsewhere()
+                candidate = elsewhere or self.check()
             except KGError as exc:
                 self._reject("disk", None, exc)
                 raise
-            return self._swap(candidate)
+            return self._swap(candidate, "files validated by another process" if elsewhere else "files on disk")
 
     def write(self, relative_path: str, text: str, expect: str | None = None) -> KnowledgeGraph:
         """Validate ``text`` as the new content of one ontology file, then write it atomically and put it
@@ -113,7 +114,7 @@ class LiveGraph:
                 raise OntologyFolderError(f"cannot write {rel} in {self.root}: {exc.strerror}; nothing changed"
                                           ) from None
             self._seen = self.digests()
-            return self._swap(candidate)
+            return self._swap(candidate, f"{rel} written")
 
     def resolve(self, relative_path: str) -> Path:
         """The file a relative path names inside the ontology folder; refuses anything outside it."""
@@ -168,9 +169,9 @@ class LiveGraph:
         log.warning("edit refused (%s%s), the graph in force stays %s:\n%s", origin, f" {file}" if file else "",
                     self._current.version, exc)
 
-    def _swap(self, candidate: KnowledgeGraph) -> KnowledgeGraph:
+    def _swap(self, candidate: KnowledgeGraph, source: str) -> KnowledgeGraph:
         if candidate.version != self._current.version:
-            log.info("FKG %s -> %s", self._current.version, candidate.version)
+            log.info("FKG %s -> %s (%s)", self._current.version, candidate.version, source)
         self._current = candidate
         return candidate
 

