@@ -1,6 +1,6 @@
 """Side by side on one held-out-subject split: the Turtle rules alone, the FLEX-style no-graph regressor, the
-graph-conditioned model (graph on and off; skeleton, sEMG and both), rules and model merged, and the
-zero-shot experiment (error types hidden from every training label).
+graph-conditioned model (graph on and off; each modality alone and all combined, video among them for a scorer
+built with it), rules and model merged, and the zero-shot experiment (error types hidden from every training label).
 
 Every scorer is trained on the same training rows with the same :class:`~models.train.TrainConfig` and
 scored on the same test rows. On synthetic data the labels were made through the rules' own detectors,
@@ -29,6 +29,8 @@ from models.train import Predictions, TrainConfig, fit_regressor, fit_scorer, pr
 
 log = logging.getLogger(__name__)
 
+MODALITY_NAMES = {"skeleton": "skeleton", "emg": "sEMG", "video": "video"}
+
 COLUMNS = (("rho", "Spearman rho"), ("rel_l2", "rel. L2"), ("detection", "F1 all"),
            ("detection_with_detector", "F1 rules w/ detector"),
            ("detection_without_detector", "F1 fault motion only"), ("map", "mAP"), ("span_iou", "span IoU"),
@@ -52,19 +54,20 @@ def compare(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig,
     seconds["no-graph regressor"] = time.perf_counter() - start
     with torch.no_grad():
         score = regressor({k: v.to(next(regressor.parameters()).device) for k, v in test.batch.items()})
-    rows["no-graph regressor (FLEX-style, score only)"] = row_metrics(
+    rows["no-graph regressor (FLEX-style, skeleton+sEMG, score only)"] = row_metrics(
         kg, test, Predictions(None, score.float().cpu().numpy(), None, None))
     fitted = {}
     for graph in (True, False):
         start = time.perf_counter()
         fitted[graph] = fit_scorer(kg, train, replace(config, model=replace(config.model, use_graph=graph)))
         seconds[f"model, graph {'on' if graph else 'off'}"] = time.perf_counter() - start
-    shown = (("skeleton+sEMG", MODALITIES), ("skeleton", ("skeleton",)), ("sEMG", ("emg",)))
-    for name, modalities in shown:
+    read = fitted[True].model.modalities
+    for modalities in shown(read):
         pred = predict(fitted[True].model, kg, test, modalities)
-        rows[f"model, graph on, {name}"] = row_metrics(kg, test, pred, fitted[True].thresholds, hidden_errors)
+        rows[f"model, graph on, {_named(modalities)}"] = row_metrics(kg, test, pred, fitted[True].thresholds,
+                                                                     hidden_errors)
     off = predict(fitted[False].model, kg, test)
-    rows["model, graph off, skeleton+sEMG"] = row_metrics(kg, test, off, fitted[False].thresholds, hidden_errors)
+    rows[f"model, graph off, {_named(read)}"] = row_metrics(kg, test, off, fitted[False].thresholds, hidden_errors)
     on = predict(fitted[True].model, kg, test)
     answered = ~np.isnan(test.answers.numpy())
     merged = np.where(answered, answers, on.probability)
@@ -117,6 +120,16 @@ def measured_alike(rule: PenaltyRule, other: PenaltyRule) -> bool:
     m, n = rule.fault_motion, other.fault_motion
     return (m is not None and n is not None and (m.dof, m.quantity) == (n.dof, n.quantity)
             and (m.amount > 0) == (n.amount > 0))
+
+
+def shown(read: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The modality sets a model reading ``read`` is shown in the table: skeleton and sEMG together, each modality
+    alone and, for a model with video, all of them."""
+    return [MODALITIES, *((m,) for m in read), *([read] if read != MODALITIES else [])]
+
+
+def _named(modalities: tuple[str, ...]) -> str:
+    return "+".join(MODALITY_NAMES[m] for m in modalities)
 
 
 def pick_errors(kg: KnowledgeGraph, split: Split, count: int, seed: int) -> tuple[str, ...]:

@@ -92,7 +92,7 @@ def test_the_comparison_writes_one_table_with_every_scorer(kg: KnowledgeGraph, t
     # the synthetic labels were made through these detectors: the rules find what has a detector...
     assert rules["detection_with_detector"]["f1"] > 0.9
     # ...and the regressor predicts a score and no errors
-    assert set(result["rows"]["no-graph regressor (FLEX-style, score only)"]) == {"rho", "rel_l2"}
+    assert set(result["rows"]["no-graph regressor (FLEX-style, skeleton+sEMG, score only)"]) == {"rho", "rel_l2"}
     assert result["zero_shot"]["errors"] == ["ET003"]
     assert isinstance(result["zero_shot"]["types"]["ET003"]["measured_alike"], bool)
     assert re.search(r"\| ET003 \|( [0-9.]+ \|){5} (yes|no) \|", table)  # one row per hidden type

@@ -3,6 +3,7 @@ scorer built with video (opt-in: one without never reads a frame)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -188,6 +189,18 @@ def test_a_video_scorer_trains_from_the_command_line_and_scores_clips_with_and_w
     assert with_views and [(f.repetition, f.rule) for f in with_views] == [(f.repetition, f.rule) for f in without]
     assert all(0 <= p <= 1 for p in _probabilities(with_views) + _probabilities(without))
     assert _probabilities(with_views) != _probabilities(without)  # the view is read when there is one
+
+
+def test_the_comparison_with_video_shows_video_alone_and_every_modality_combined(
+        video_data: Path, tmp_path: Path, flexaqa) -> None:
+    out = flexaqa("eval", "compare", str(video_data), "--video", "--out", str(tmp_path / "results.md"),
+                  "--epochs", "1", "--hidden", "16", "--hold-out-count", "0")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["rows"]
+    on = [name.removeprefix("model, graph on, ") for name in rows if name.startswith("model, graph on, ")]
+    assert on == ["skeleton+sEMG", "skeleton", "sEMG", "video", "skeleton+sEMG+video"]
+    assert "model, graph off, skeleton+sEMG+video" in rows and "rules + model merged" in rows
+    assert all(np.isfinite(rows[f"model, graph on, {name}"]["rho"]) for name in on)
 
 
 def test_a_model_without_video_never_reads_a_frame(kg: KnowledgeGraph, video_data: Path,

@@ -24,6 +24,8 @@ DEFAULT_TRAIN = {"epochs": 100, "seed": 0}
 COMPARE_DATA = {"per_action": 150, "seed": 12}
 """``flexaqa eval compare`` without DATA: as many repetitions per action as the shipped checkpoint's set (at 40
 most rules had about 3 labelled training errors), another seed; about 35 minutes on two cores."""
+VIEWS = 2
+"""Stick-figure views per repetition of the set ``eval compare --video`` generates (side-on and 35 degrees)."""
 EPOCHS = Within(int, 1, 10_000)
 BATCH = Within(int, 1, 65_536)
 LR = Within(float, 1e-6, 1.0)
@@ -100,16 +102,18 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
             from synth.generate import Options, generate
 
             data = folder
-            generate(kg, Path(folder), Options(per_action=args.per_action, seed=args.data_seed))
-        splits = load_splits(kg, data, args.cache)
+            generate(kg, Path(folder), Options(per_action=args.per_action, seed=args.data_seed,
+                                               views=VIEWS if args.video else 0))
+        splits = load_splits(kg, data, args.cache, video=args.video)
     if args.hold_out_count and not hidden:
         hidden = pick_errors(kg, splits["train"], args.hold_out_count, args.seed)
     config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads,
-                         model=ScorerConfig(hidden=args.hidden))
+                         model=ScorerConfig(hidden=args.hidden, video=args.video))
     result = compare(kg, splits, config, hidden)
     result["wall_seconds"] = time.perf_counter() - start
     result["kg_version"] = kg.version
-    source = args.data or f"synthetic, {args.per_action} repetitions per action, seed {args.data_seed}"
+    source = args.data or (f"synthetic, {args.per_action} repetitions per action, seed {args.data_seed}"
+                           + (f", {VIEWS} stick-figure views" if args.video else ""))
     text = markdown(result, f"Scorers side by side ({source}; KG {kg.version})")
     text += f"\nWall time of the whole command: {result['wall_seconds']:.0f} s.\n"
     args.out.write_text(text, encoding="utf-8")
@@ -200,8 +204,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = ev.add_parser("compare", help="rules, no-graph regressor and the model side by side, one results file",
                       description="Train and evaluate on one held-out-subject split: the Turtle rules alone, the "
-                      "FLEX-style no-graph regressor, the graph-conditioned model with the graph on and off, "
-                      "skeleton, sEMG and both, rules + model merged, and optionally the zero-shot experiment. "
+                      "FLEX-style no-graph regressor, the graph-conditioned model with the graph on and off, each "
+                      "modality alone and combined, rules + model merged, and optionally the zero-shot experiment. "
                       "Writes one Markdown table (OUT) and its numbers as JSON beside it. Without DATA a synthetic "
                       "set is generated (--per-action, --data-seed). Synthetic labels: self-consistency.")
     p.add_argument("data", nargs="?", help="labelled FLEX-layout folder (default: generate a synthetic one)")
@@ -221,5 +225,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     hold.add_argument("--hold-out-count", type=Within(int, 0, 1000), default=5, metavar="N",
                       help="zero-shot: hide N error types drawn with --seed among the labelled ones, 0 for none "
                       "(default: %(default)s)")
+    p.add_argument("--video", action="store_true", help=f"the models also read video views (DATA's; a generated set "
+                   f"gets {VIEWS} stick-figure views per repetition) and the table gains video alone and all combined")
     p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
     p.set_defaults(func=cmd_eval_compare)
