@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -93,11 +94,18 @@ def to_networkx(kg: KnowledgeGraph) -> nx.MultiDiGraph:
 def digest(kg: KnowledgeGraph) -> str:
     """12 hex digits of what the exported graph holds (node ids and kinds, English labels, rule weights,
     edges): all a model reads of the FKG. Unlike ``kg.version`` it stays put when only coaching words,
-    messages or detector thresholds change, so such an edit does not make a trained model's graph stale."""
-    graph = to_networkx(kg)
-    content = [sorted([n, sorted(a.items())] for n, a in graph.nodes(data=True)),
-               sorted([s, t, d["relation"]] for s, t, d in graph.edges(data=True))]
-    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:12]
+    messages or detector thresholds change, so such an edit does not make a trained model's graph stale.
+    Computed once per graph (it is immutable) and forgotten with it."""
+    known = _DIGESTS.get(kg)
+    if known is None:
+        graph = to_networkx(kg)
+        content = [sorted([n, sorted(a.items())] for n, a in graph.nodes(data=True)),
+                   sorted([s, t, d["relation"]] for s, t, d in graph.edges(data=True))]
+        known = _DIGESTS[kg] = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:12]
+    return known
+
+
+_DIGESTS: weakref.WeakKeyDictionary[KnowledgeGraph, str] = weakref.WeakKeyDictionary()
 
 
 def to_heterodata(kg: KnowledgeGraph) -> HeteroData:

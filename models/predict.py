@@ -46,8 +46,7 @@ class Predictor:
         self.model, self.record, nodes = checkpoint.load_scorer(self.path, kg)
         self.source = f"model {self.path.name} (trained on KG {self.record['kg_version']})"
         self._lock = threading.Lock()
-        self._digests = {kg.version: digest(kg)}
-        self._nodes: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict({self._digests[kg.version]: nodes})
+        self._nodes: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict({digest(kg): nodes})
         self._unreadable: dict[str, str] = {}
 
     def nodes(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
@@ -56,9 +55,7 @@ class Predictor:
         :class:`~models.checkpoint.CheckpointError` (or ImportError, without PyTorch Geometric) for a graph the
         checkpoint cannot read, and remembers it, so clip after clip does not try it again."""
         with self._lock:
-            graph = self._digests.get(kg.version)
-            if graph is None:
-                graph = self._digests[kg.version] = digest(kg)
+            graph = digest(kg)
             if graph in self._unreadable:
                 raise checkpoint.CheckpointError(self._unreadable[graph])
             if graph not in self._nodes:
