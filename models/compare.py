@@ -62,7 +62,7 @@ def compare(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig,
         fitted[graph] = fit_scorer(kg, train, replace(config, model=replace(config.model, use_graph=graph)))
         seconds[f"model, graph {'on' if graph else 'off'}"] = time.perf_counter() - start
     read = fitted[True].model.modalities
-    for modalities in shown(read):
+    for modalities in _shown(read):
         pred = predict(fitted[True].model, kg, test, modalities)
         rows[f"model, graph on, {_named(modalities)}"] = row_metrics(kg, test, pred, fitted[True].thresholds,
                                                                      hidden_errors)
@@ -122,7 +122,7 @@ def measured_alike(rule: PenaltyRule, other: PenaltyRule) -> bool:
             and (m.amount > 0) == (n.amount > 0))
 
 
-def shown(read: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _shown(read: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The modality sets a model reading ``read`` is shown in the table: skeleton and sEMG together, each modality
     alone and, for a model with video, all of them."""
     return [MODALITIES, *((m,) for m in read), *([read] if read != MODALITIES else [])]
