@@ -4,8 +4,8 @@ Loss per repetition: binary cross-entropy of every rule of its action against th
 Lin et al. 2017, so the many easy "no error" cells weigh less), plus ``score_weight`` times the squared error
 of the differentiable score (``S / 100``), plus ``step_weight`` times the cross-entropy of the key step at
 each time step (over the action's key steps), plus ``span_weight`` times -log of the attention mass a
-labelled error's rule puts inside its labelled span. Each training sample loses one modality with probability
-``modality_drop`` (never all), so a clip missing one is still scored. A scorer built with video
+labelled error's rule puts inside its labelled span. Each training sample loses some of its modalities with
+probability ``modality_drop`` (never all), so a clip missing any of them is still scored. A scorer built with video
 (:attr:`~models.scorer.ScorerConfig.video`) is trained on the folder's views too. A ``validation`` share
 of the training subjects is held out of training to choose each rule's decision threshold (never the test
 split). Deterministic per seed on CPU. Under ``torchrun`` (``WORLD_SIZE`` > 1) the training rows are sharded
@@ -331,12 +331,16 @@ def _ranks_agree(model: FKGScorer) -> bool:
 
 
 def _drop_modalities(present: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
-    """Hide one modality of a sample with probability ``rate`` (which one at random), never all of them."""
+    """With probability ``rate``, hide a random non-empty proper subset of a sample's modalities, never all.
+
+    Every subset is drawn alike, so with video (three modalities) the model also trains on each modality
+    alone and on each pair, skeleton+sEMG included; with two it hides one of them, as before.
+    """
+    k = present.shape[1]
     drop = torch.rand(len(present), generator=generator) < rate
-    which = torch.randint(0, present.shape[1], (len(present),), generator=generator)
-    hidden = torch.zeros_like(present)
-    hidden[torch.arange(len(present)), which] = drop.to(present.device)
-    kept = present & ~hidden
+    subset = torch.randint(1, 2**k - 1, (len(present),), generator=generator)
+    hidden = (subset[:, None] >> torch.arange(k)) & 1 == 1
+    kept = present & ~(hidden & drop[:, None]).to(present.device)
     return torch.where(kept.any(1, keepdim=True), kept, present)
 
 

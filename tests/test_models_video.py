@@ -203,6 +203,18 @@ def test_the_comparison_with_video_shows_video_alone_and_every_modality_combined
     assert all(np.isfinite(rows[f"model, graph on, {name}"]["rho"]) for name in on)
 
 
+def test_training_with_video_also_shows_each_modality_alone_and_each_pair_never_none() -> None:
+    """A phone clip has a skeleton and nothing else: a scorer trained with video must have seen that case."""
+    from models.train import _drop_modalities
+
+    full = torch.ones(6000, 3, dtype=torch.bool)
+    seen = {tuple(row.tolist()) for row in _drop_modalities(full, 0.3, torch.Generator().manual_seed(0))}
+    assert seen == {tuple(bool(m >> i & 1) for i in range(3)) for m in range(1, 8)}
+    sparse = torch.tensor([[True, False, False], [False, True, True]])  # one modality left: kept
+    dropped = _drop_modalities(sparse.repeat(1000, 1), 1.0, torch.Generator().manual_seed(0))
+    assert dropped.any(1).all() and (dropped[::2] == sparse[0]).all() and not (dropped & ~sparse.repeat(1000, 1)).any()
+
+
 def test_a_model_without_video_never_reads_a_frame(kg: KnowledgeGraph, video_data: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object) -> None:
