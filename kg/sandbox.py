@@ -1,18 +1,26 @@
-"""Killable worker processes for untrusted SPARQL: the time, size and memory limits of every user query.
+"""Killable, offline worker processes for untrusted SPARQL: every user query's guard and limits.
 
 pyoxigraph evaluates a query in Rust without a way to interrupt it, so a pathological query (a cross
 product of the whole graph) cannot be stopped from inside the process that runs it. User queries
 therefore run in small worker processes that hold a copy of the graph in force (sent once per KG
 version as N-Triples) and are killed when they overrun; the caller gets a clear error within the time
 limit plus the cost of the kill, and the other workers keep answering meanwhile.
+
+A worker parses each query before evaluating it (:func:`kg.guard.screen`: no ``SERVICE``, no update), and
+it runs in a network namespace of its own, so even a ``SERVICE`` the guard missed finds no network to
+reach. Where the OS refuses the namespace, :attr:`QuerySandbox.isolation` says why (``/readyz`` shows it).
 """
 
 from __future__ import annotations
 
+import ctypes
+import io
 import logging
 import multiprocessing
+import os
 import queue
 import resource
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,12 +28,19 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from kg.errors import QueryError, QueryLimitError
+from kg import guard
+from kg.errors import QueryError, QueryLimitError, QueryRefusedError
 
 log = logging.getLogger(__name__)
 
 WORKER_MEMORY_BYTES = 2 * 1024**3
 """Address-space cap of a worker: a query that materialises a huge intermediate result dies, the host lives."""
+MAX_RESULT_BYTES = 64 * 1024**2
+"""Largest serialised result a worker sends back; a bigger one is refused as it is being written."""
+START_TIMEOUT_S = 60.0
+"""How long a new worker may take to start (spawn, imports) and report whether it is isolated."""
+CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
+"""``unshare(2)`` flags (``os.CLONE_NEWNET`` and ``os.CLONE_NEWUSER`` from Python 3.12)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,8 @@ class _Request:
 
 
 def _serve(conn: Connection) -> None:
-    """Worker main loop: load graphs on request, answer queries, report errors as text."""
+    """Worker main loop: cut the network, then load graphs on request, answer queries, report errors as text."""
+    conn.send(_isolate_network())
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     store, version = ox.Store(), None
     while True:
@@ -64,7 +80,12 @@ def _serve(conn: Connection) -> None:
                 store = ox.Store()
                 store.bulk_load(request.data, format=ox.RdfFormat.N_TRIPLES)
                 version = request.version
-            conn.send(("ok", _answer(store, request)))
+            query = guard.screen(request.query)
+            conn.send(("ok", _answer(store, request, query)))
+        except QueryRefusedError as exc:
+            conn.send(("refused", str(exc)))
+        except QueryError as exc:
+            conn.send(("error", str(exc)))
         except _TooMany as exc:
             conn.send(("limit", str(exc)))
         except MemoryError:
@@ -73,6 +94,20 @@ def _serve(conn: Connection) -> None:
             conn.send(("error", syntax_message(exc, request.prefixes)))
         except (ValueError, OSError, RuntimeError) as exc:
             conn.send(("error", f"the query failed: {exc}"))
+
+
+def _isolate_network() -> str | None:
+    """Move this process into a network namespace of its own, where no address is reachable: ``None``
+    once done, else why not. Unprivileged processes need a user namespace for it, so that is tried next."""
+    if not sys.platform.startswith("linux"):
+        return f"network namespaces are a Linux feature; this is {sys.platform}"
+    libc = ctypes.CDLL(None, use_errno=True)
+    reasons = []
+    for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET):
+        if libc.unshare(flags) == 0:
+            return None
+        reasons.append(os.strerror(ctypes.get_errno()))
+    return f"the OS refused a network namespace ({'; '.join(dict.fromkeys(reasons))})"
 
 
 def syntax_message(exc: SyntaxError, prefixes: Iterable[str]) -> str:
@@ -85,8 +120,9 @@ def syntax_message(exc: SyntaxError, prefixes: Iterable[str]) -> str:
     return f"bad query: {first if len(first) <= 160 else first[:160] + ' ...'}"
 
 
-def _answer(store: ox.Store, request: _Request) -> QueryAnswer:
-    result = store.query(request.query, prefixes=request.prefixes)
+def _answer(store: ox.Store, request: _Request, query: str) -> QueryAnswer:
+    """Evaluate ``query`` once and serialise it in the asked format, within the result limits."""
+    result = store.query(query, prefixes=request.prefixes)
     if isinstance(result, ox.QueryBoolean):
         fmt = ox.QueryResultsFormat.from_media_type(request.results_format)
         return QueryAnswer("boolean", result.serialize(format=fmt), fmt.media_type, 1)
@@ -95,29 +131,45 @@ def _answer(store: ox.Store, request: _Request) -> QueryAnswer:
         for triple in result:
             triples.append(triple)
             if len(triples) > request.max_results:
-                raise _TooMany(request.max_results, "triples")
+                raise _TooMany(f"more than {request.max_results} triples")
         fmt = ox.RdfFormat.from_media_type(request.graph_format)
         prefixes = request.prefixes if fmt == ox.RdfFormat.TURTLE else None
         return QueryAnswer("graph", ox.serialize(triples, format=fmt, prefixes=prefixes), fmt.media_type,
                            len(triples))
-    count = 0
-    for _ in result:
-        count += 1
-        if count > request.max_results:
-            raise _TooMany(request.max_results, "rows")
+    # pyoxigraph serialises a live result, so the rows are written once as JSON, counted by reading that
+    # back, and only then translated into the asked format: the query is never evaluated twice.
+    written = _Capped(MAX_RESULT_BYTES)
+    result.serialize(written, format=ox.QueryResultsFormat.JSON)
+    body = written.getvalue()
+    count = sum(1 for _ in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+    if count > request.max_results:
+        raise _TooMany(f"more than {request.max_results} rows")
     fmt = ox.QueryResultsFormat.from_media_type(request.results_format)
-    # Counted first, serialised second: pyoxigraph serialises only a live result, so the query runs again.
-    again = store.query(request.query, prefixes=request.prefixes)
-    return QueryAnswer("solutions", again.serialize(format=fmt), fmt.media_type, count)
+    if fmt != ox.QueryResultsFormat.JSON:
+        body = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt)
+    return QueryAnswer("solutions", body, fmt.media_type, count)
+
+
+class _Capped(io.BytesIO):
+    """A bytes buffer that refuses to grow past ``limit``: an oversized result stops while it is written."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.tell() + len(data) > self.limit:
+            raise _TooMany(f"more than {self.limit // 1024**2} MB")
+        return super().write(data)
 
 
 class _TooMany(ValueError):
-    def __init__(self, limit: int, what: str) -> None:
-        super().__init__(f"the result has more than {limit} {what}; add a LIMIT or narrow the query")
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the result has {what}; add a LIMIT or narrow the query")
 
 
 class _Worker:
-    """One worker process and the pipe to it; remembers which KG version it holds."""
+    """One worker process and the pipe to it; remembers which KG version it holds and how it is isolated."""
 
     def __init__(self, context: multiprocessing.context.BaseContext) -> None:
         self.conn, child = context.Pipe()
@@ -125,6 +177,10 @@ class _Worker:
         self.process.start()
         child.close()
         self.version: str | None = None
+        if not self.conn.poll(START_TIMEOUT_S):
+            self.kill()
+            raise QueryLimitError(f"a query worker did not start within {START_TIMEOUT_S:g} s; try again shortly")
+        self.isolation: str | None = self.conn.recv()
 
     def kill(self) -> None:
         self.process.kill()
@@ -145,20 +201,26 @@ class QuerySandbox:
         self.timeout_s, self.max_results = timeout_s, max_results
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._isolation: str | None = None
+        self._probed = False
         for _ in range(workers):
             self._idle.put(None)  # started on first use, so an unused sandbox costs nothing
+
+    @property
+    def isolation(self) -> str | None:
+        """``None`` when the workers have no network, else why they could not be cut off (a worker is
+        started to find out, if none has been yet)."""
+        if not self._probed:
+            self._idle.put(self._take())
+        return self._isolation
 
     def run(self, version: str, data: bytes, query: str, prefixes: dict[str, str],
             results_format: str = "application/sparql-results+json",
             graph_format: str = "text/turtle") -> QueryAnswer:
-        """Evaluate ``query`` over the graph ``data`` (N-Triples of KG ``version``) in a worker."""
+        """Screen and evaluate ``query`` over the graph ``data`` (N-Triples of KG ``version``) in a worker."""
+        worker: _Worker | None = self._take()
         deadline = time.monotonic() + self.timeout_s
         try:
-            worker = self._idle.get(timeout=self.timeout_s)
-        except queue.Empty:
-            raise QueryLimitError("every query worker is busy; try again shortly") from None
-        try:
-            worker = worker or _Worker(self._context)
             send = data if worker.version != version else None
             worker.conn.send(_Request(version, send, query, prefixes, results_format, graph_format,
                                       self.max_results))
@@ -177,9 +239,30 @@ class QuerySandbox:
             self._idle.put(worker)
         if status == "limit":
             raise QueryLimitError(payload)
+        if status == "refused":
+            raise QueryRefusedError(payload)
         if status == "error":
             raise QueryError(payload)
         return payload
+
+    def _take(self) -> _Worker:
+        """An idle worker, started if its slot is empty; the endpoint is busy if none frees up in time."""
+        try:
+            worker = self._idle.get(timeout=self.timeout_s)
+        except queue.Empty:
+            raise QueryLimitError("every query worker is busy; try again shortly") from None
+        if worker is not None:
+            return worker
+        try:
+            worker = _Worker(self._context)
+        except BaseException:
+            self._idle.put(None)
+            raise
+        if not self._probed and worker.isolation is not None:
+            log.warning("SPARQL workers can reach the network: %s; the query guard alone keeps SERVICE out",
+                        worker.isolation)
+        self._isolation, self._probed = worker.isolation, True
+        return worker
 
     def close(self) -> None:
         """Stop every worker process."""

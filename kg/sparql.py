@@ -1,10 +1,10 @@
-"""The one SPARQL path of every front end: resolve a query, check it is safe, bind it, run it bounded.
+"""The one SPARQL path of every front end: resolve a query, bind it, run it guarded and bounded.
 
-The graph is read-only: updates, ``LOAD`` and federated ``SERVICE`` queries are refused before anything
-is evaluated (so no connection or name lookup can ever leave the process), as are queries too long or
-too deeply nested to parse safely. Shipped competency queries are trusted and run in-process (they
-take well under a millisecond); any other text runs in a :class:`kg.sandbox.QuerySandbox` worker with a
-time, result-size and memory limit.
+Shipped competency queries are trusted and run in-process (they take well under a millisecond); any
+other text runs in a :class:`kg.sandbox.QuerySandbox` worker, offline, with a time, result-size and
+memory limit, after :func:`kg.guard.screen` has parsed it: the graph is read-only, so updates, ``LOAD``
+and federated ``SERVICE`` queries are refused before anything is evaluated, as are queries too long or
+too deeply nested to parse safely.
 """
 
 from __future__ import annotations
@@ -17,22 +17,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import queries
-from kg.errors import QueryError, QueryRefusedError
+from kg.errors import QueryError
 from kg.graph import Binding, KnowledgeGraph, python_value
-from kg.namespace import PREFIXES, SKIPPED
+from kg.namespace import PREFIXES
 from kg.sandbox import QueryAnswer, QuerySandbox, syntax_message
-
-MAX_QUERY_CHARS = 20_000
-MAX_NESTING = 64
-"""Deepest nesting of ``{ }`` and ``( )`` accepted; thousands of levels crash the SPARQL parser."""
-
-FORBIDDEN = {
-    "service": "federated queries (SERVICE) are not allowed: this endpoint never contacts another server",
-    "load": "LOAD is not allowed: the graph is read-only",
-    **{word: f"{word.upper()} is an update, and the graph is read-only: edit the rule files instead "
-       "(flexaqa rules check, PUT /rules/{file})"
-       for word in ("insert", "delete", "drop", "clear", "create", "add", "move", "copy", "with")},
-}
 
 RESULT_MEDIA_TYPES = {
     "json": "application/sparql-results+json",
@@ -42,12 +30,6 @@ RESULT_MEDIA_TYPES = {
 }
 GRAPH_MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "rdfxml": "application/rdf+xml"}
 
-# Comments, strings and IRIs are skipped when looking for keywords and brackets.
-_LEXEME = re.compile(
-    rf"""(?P<skip>{SKIPPED})"""
-    r"""|(?P<word>(?<![\w?$:@])[A-Za-z_][\w-]*(?![\w:-]))|(?P<open>[{(])|(?P<close>[})])""",
-    re.DOTALL,
-)
 _VARIABLE = re.compile(r"[?$]([A-Za-z_]\w*)")
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 _BIND_HEADER = re.compile(r"Bind ((?:\?\w+(?:, )?)+)")
@@ -60,24 +42,6 @@ class Query:
     text: str
     name: str | None = None
     required: tuple[str, ...] = ()
-
-
-def check(text: str) -> None:
-    """Refuse what a read-only, offline endpoint must not run, before any parsing or evaluation."""
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryRefusedError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
-    depth = deepest = 0
-    for match in _LEXEME.finditer(text):
-        kind = match.lastgroup
-        if kind == "open":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_NESTING:
-                raise QueryRefusedError(f"the query nests brackets more than {MAX_NESTING} deep")
-        elif kind == "close":
-            depth -= 1
-        elif kind == "word" and match.group().lower() in FORBIDDEN:
-            raise QueryRefusedError(FORBIDDEN[match.group().lower()])
 
 
 def resolve(query: str) -> Query:
@@ -144,7 +108,6 @@ class QueryService:
                results: str = "json", graph: str = "ttl") -> QueryAnswer:
         """The query's result serialised as ``results`` (SELECT/ASK) or ``graph`` (CONSTRUCT/DESCRIBE)."""
         bindings = bindings or {}
-        check(query.text)
         check_bindings(query, bindings)
         try:
             if query.name is not None:
