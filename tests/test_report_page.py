@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from conftest import EXAMPLE, running_server
 
@@ -205,3 +206,91 @@ def test_a_fault_the_model_saw_says_so_on_the_page(browser, kg, tmp_path: Path) 
     page.select_option("#lang", "zh")
     assert "由学习模型判断，概率 0.83" in page.inner_text("#reps")
     page.close()
+
+
+# ---------------------------------------------------------------------- every text named, at a phone's width
+
+
+def test_an_html_upload_with_an_unknown_language_is_a_page_naming_it(server: str) -> None:
+    with EXAMPLE.open("rb") as handle:
+        answer = httpx.post(f"{server}/assess?lang=xx", files={"bundle": ("set.npz", handle)},
+                            headers={"Accept": "text/html"}, timeout=60)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "unknown language &#x27;xx&#x27;" in answer.text and "<code>query.lang</code>" in answer.text
+
+
+@needs_browser
+def test_points_lost_per_key_step_are_named_as_the_graph_names_them(server: str, browser, kg) -> None:  # noqa: ANN001
+    expected = _example_json(server)
+    labels = {row["keyStep"]: row["keyStepLabel"] for row in kg.run_named("action_graph", action="A16", lang="en")}
+    steps = {k for r in expected["repetitions"] for k in r["points_lost_by_key_step"]}
+    assert steps - {e["key_step"] for r in expected["repetitions"] for e in r["errors"]}  # a step losing points
+    page = browser.new_page()                                                             # without a fault
+    page.goto(f"{server}/report/example")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    shown = page.locator("#by-step tbody th").all_inner_texts()
+    assert sorted(shown) == sorted(labels[k] for k in steps)
+    page.close()
+
+
+@needs_browser
+def test_the_chinese_page_names_the_side_in_chinese(server: str, browser) -> None:  # noqa: ANN001
+    assert any(e["side"] == "left" for r in _example_json(server)["repetitions"] for e in r["errors"])
+    page = browser.new_page()
+    page.goto(f"{server}/report/example?lang=zh")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    reps, emg = page.inner_text("#reps"), page.get_attribute("#emg", "aria-label")
+    assert "，左；" in reps.replace(", ", "，").replace("; ", "；")
+    for english in ("left", "right"):
+        assert english not in reps and english not in emg
+    page.close()
+
+
+@needs_browser
+def test_a_clip_without_semg_says_so_under_its_heading(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    with np.load(EXAMPLE) as bundle:
+        np.savez(tmp_path / "skeleton.npz", **{k: bundle[k] for k in bundle.files if not k.startswith("emg_")})
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{server}/")
+    page.set_input_files("#bundle", str(tmp_path / "skeleton.npz"))
+    page.click("#submit")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    assert page.is_visible("#emg-h") and page.is_hidden("#emg")
+    assert page.inner_text("#no-emg") == "No sEMG in this clip."
+    page.close()
+
+
+@needs_browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_timeline_labels_are_whole_at_390_px(server: str, browser, kg, lang: str) -> None:  # noqa: ANN001
+    labels = {row["keyStep"]: row["keyStepLabel"] for row in kg.run_named("action_graph", action="A16", lang=lang)}
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{server}/report/example?lang={lang}")
+    page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    faults = {e["label"] for r in _assessment(page)["repetitions"] for e in r["errors"]}
+    texts = page.eval_on_selector_all(".tl-label, .tl-rep", """nodes => nodes.map(n => {
+        const r = n.getBoundingClientRect();
+        return { text: n.textContent, cut: n.scrollWidth > n.clientWidth || n.scrollHeight > n.clientHeight,
+                 inside: r.left >= 0 && r.right <= window.innerWidth }; })""")
+    assert not [t for t in texts if t["cut"] or not t["inside"]]
+    shown = [t["text"] for t in texts]
+    assert set(labels.values()) | faults <= set(shown)
+    assert {"1", "2", "3", "4"} <= set(shown)  # each repetition's number in its bar
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _screenshot(page, f"report-390px-timeline-{lang}.png")
+    page.close()
+
+
+@needs_browser
+def test_the_start_page_fits_a_390_px_phone(server: str, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{server}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.close()
+
+
+def _assessment(page) -> dict:  # noqa: ANN001
+    """The assessment the page shows, read from the data it carries."""
+    return page.evaluate("""() => { const d = JSON.parse(document.getElementById('report-data').textContent);
+        return d.languages[d.lang].assessment; }""")

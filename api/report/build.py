@@ -39,6 +39,9 @@ MUSCLE_LABELS = """SELECT ?muscle ?label WHERE { ?muscle a fkg:Muscle ; rdfs:lab
   FILTER (LANGMATCHES(LANG(?label), ?lang)) }"""
 PHASE_LABELS = """SELECT ?phase ?label WHERE { ?phase a fkg:Phase ; rdfs:label ?label
   FILTER (LANGMATCHES(LANG(?label), ?lang)) }"""
+SIDE_LABELS = """SELECT ?side ?label WHERE { { ?side a fkg:Side } UNION { BIND (fkg:LeadingSide AS ?side) }
+  ?side rdfs:label ?label FILTER (LANGMATCHES(LANG(?label), ?lang)) }"""
+"""The sides a finding can name: left, right, or the leading one (a detector that follows the front leg)."""
 PAGE_WORDS = "Page"
 """Messages whose id starts so are the page's own words; the rest of the id is the page's key for it."""
 
@@ -63,6 +66,8 @@ def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assess
                        "action_graph", action=clip.action, lang=code)],
                        muscles={row["muscle"]: row["label"] for row in kg.select(MUSCLE_LABELS, lang=code)},
                        phases={row["phase"]: row["label"] for row in kg.select(PHASE_LABELS, lang=code)},
+                       sides={row["side"].removesuffix("Side").lower(): row["label"]  # as findings name it
+                              for row in kg.select(SIDE_LABELS, lang=code)},
                        words=_page_words(kg, code))
                    for code, a in assessments.items()},
         duration=max(durations), skeleton=_skeleton_view(clip), emg=_emg_view(kg, clip), steps=steps,

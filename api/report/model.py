@@ -69,13 +69,14 @@ class GraphRow(BaseModel):
 
 
 class Language(BaseModel):
-    """Everything worded: the assessment, the FKG view, the muscle and phase names and the page's own words,
-    in one language."""
+    """Everything worded: the assessment, the FKG view, the muscle, phase and side names and the page's own
+    words, in one language."""
 
     assessment: Assessment
     graph: list[GraphRow]
     muscles: dict[str, str]
     phases: dict[str, str]
+    sides: dict[str, str] = Field(description="Body side names by the side's value in the data (left, right)")
     words: dict[str, str] = Field(description="The page's headings and buttons (``Page*`` messages of the graph), "
                                   "by the page's key; {placeholders} are filled in by the page")
 

@@ -11,6 +11,8 @@
   const t = (key, fields = {}) => (data.languages[lang].words[key] ?? key)
     .replace(/\{(\w+)\}/g, (_, name) => String(fields[name]));
   const phaseName = (phase) => data.languages[lang].phases[phase] ?? phase;
+  const sideName = (side) => data.languages[lang].sides[side] ?? side;
+  const stepNames = () => Object.fromEntries(data.languages[lang].graph.map((row) => [row.keyStep, row.keyStepLabel]));
   const el = (tag, attrs, ...kids) => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -69,22 +71,20 @@
 
   function renderLosses(a) {
     const n = a.repetitions.length;
-    const phase = {}, step = {}, stepLabel = {};
+    const phase = {}, step = {}, names = stepNames();
     for (const r of a.repetitions) {
       for (const [k, v] of Object.entries(r.points_lost_by_phase)) phase[phaseName(k)] = (phase[phaseName(k)] || 0) + v / n;
-      for (const e of r.errors) stepLabel[e.key_step] = e.key_step_label;
-      for (const [k, v] of Object.entries(r.points_lost_by_key_step)) step[k] = (step[k] || 0) + v / n;
+      for (const [k, v] of Object.entries(r.points_lost_by_key_step)) step[names[k] ?? k] = (step[names[k] ?? k] || 0) + v / n;
     }
     lossTable("by-phase", t("byPhase"), t("phase"), phase);
-    lossTable("by-step", t("byStep"), t("step"),
-      Object.fromEntries(Object.entries(step).map(([k, v]) => [stepLabel[k] || k, v])));
+    lossTable("by-step", t("byStep"), t("step"), step);
   }
 
   function renderReps(a) {
     const body = el("tbody");
     for (const r of a.repetitions) {
       const faults = r.errors.length ? el("ul", {}, ...r.errors.map((e) => el("li", {},
-        `${e.label} (${e.key_step_label}${e.side ? ", " + e.side : ""}; ${fmt(e.time_span[0], 2)}-${fmt(e.time_span[1], 2)} s; `
+        `${e.label} (${e.key_step_label}${e.side ? ", " + sideName(e.side) : ""}; ${fmt(e.time_span[0], 2)}-${fmt(e.time_span[1], 2)} s; `
         + `-${fmt(e.points_lost, 2)} ${t("points")}`
         + (e.source === "model" ? `; ${t("seenByModel", { probability: fmt(e.probability, 2) })}) ` : ") "),
         ruleLink(e.rule_source))))
@@ -123,22 +123,41 @@
     node.style.width = `max(2px, ${pct(end - start)})`;
     return node;
   }
+  // A lane for the repetitions, one per key step and one per fault found: each name sits beside its lane, where
+  // it can wrap, so a key step lasting two frames reads as well as a long one and overlapping steps never hide.
+  function lane(name, bars) {
+    return [el("div", { class: "tl-label", text: name }), el("div", { class: "tl-track" }, ...bars)];
+  }
   function renderTimeline(a) {
-    const reps = el("div", { class: "tl-row" }, ...a.repetitions.map((r) =>
-      place(el("span", { class: "tl-rep", text: `${t("rep")} ${r.index}`, title: `${t("rep")} ${r.index}: ${fmt(r.score)}` }),
-        r.time_span[0], r.time_span[1])));
-    const labels = {};
-    for (const row of data.languages[lang].graph) labels[row.keyStep] = row.keyStepLabel;
-    const steps = el("div", { class: "tl-row" }, ...data.steps.map((s) =>
-      place(el("span", { class: `tl-step ${s.phase}`, title: `${labels[s.key_step] || s.key_step} (${phaseName(s.phase)})`,
-        text: labels[s.key_step] || s.key_step }), s.start, s.end)));
-    const errors = el("div", { class: "tl-row" }, ...a.repetitions.flatMap((r) => r.errors.map((e) => {
-      const b = place(el("button", { type: "button", class: "tl-err", text: e.label,
+    const names = stepNames();
+    const rank = (k) => (k in names ? Object.keys(names).indexOf(k) : Infinity);  // the graph's order
+    const keys = [...new Set(data.steps.map((s) => s.key_step))].sort((x, y) => rank(x) - rank(y));
+    const steps = keys.map((k) => lane(names[k] ?? k,
+      data.steps.filter((s) => s.key_step === k).map((s) => place(el("span", { class: `tl-step ${s.phase}`,
+        title: `${names[k] ?? k} (${phaseName(s.phase)}), ${t("rep")} ${s.repetition}` }), s.start, s.end))));
+    const faults = new Map();
+    for (const r of a.repetitions) for (const e of r.errors) {
+      if (!faults.has(e.rule)) faults.set(e.rule, { label: e.label, bars: [] });
+      const b = place(el("button", { type: "button", class: "tl-err", title: e.label,
         "aria-label": `${e.label}, ${t("rep")} ${r.index}, ${fmt(e.time_span[0], 2)} s` }), e.time_span[0], e.time_span[1]);
       b.addEventListener("click", () => seek(e.time_span[0]));
-      return b;
-    })));
-    $("timeline").replaceChildren(reps, steps, errors, el("div", { class: "tl-cursor", id: "cursor" }));
+      faults.get(e.rule).bars.push(b);
+    }
+    const lanes = [lane(t("rep"), a.repetitions.map((r) => place(el("span", { class: "tl-rep", text: String(r.index),
+      title: `${t("rep")} ${r.index}: ${fmt(r.score)}` }), r.time_span[0], r.time_span[1]))),
+      ...steps, ...[...faults.values()].map((f) => lane(f.label, f.bars))];
+    const cursor = el("div", { class: "tl-cursor-lane" }, el("div", { class: "tl-cursor", id: "cursor" }));
+    cursor.style.gridRow = `1 / span ${lanes.length}`;
+    lanes.forEach((cells, row) => { for (const cell of cells) cell.style.gridRow = String(row + 1); });
+    $("timeline").replaceChildren(...lanes.flat(), cursor);
+    fitBars();
+  }
+  // A repetition's number shows in its bar only where it fits (its title still names it).
+  function fitBars() {
+    for (const bar of document.querySelectorAll(".tl-rep")) {
+      bar.textContent = bar.dataset.text ?? (bar.dataset.text = bar.textContent);
+      if (bar.scrollWidth > bar.clientWidth) bar.textContent = "";
+    }
   }
 
   // ---------------------------------------------------------------- skeleton
@@ -197,7 +216,7 @@
   const ROW = 26;
   function drawEmg(s) {
     const c = $("emg"), ctx = c.getContext("2d"), ratio = window.devicePixelRatio || 1;
-    if (!data.emg) { c.hidden = true; $("emg-h").hidden = true; return; }
+    if (!data.emg) { c.hidden = true; $("no-emg").hidden = false; return; }
     const rows = data.emg.envelopes, w = c.clientWidth, h = rows.length * ROW;
     c.style.height = `${h}px`;
     if (c.width !== Math.round(w * ratio) || c.height !== Math.round(h * ratio)) {
@@ -206,13 +225,13 @@
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const muscles = data.languages[lang].muscles;
-    const labelW = Math.min(150, w * 0.35), plotW = w - labelW;
+    const labelW = Math.min(170, w * 0.4), plotW = w - labelW;
     ctx.font = "12px system-ui, sans-serif";
     ctx.textBaseline = "middle";
     rows.forEach((env, r) => {
       const top = r * ROW;
       ctx.fillStyle = "#1a1a1a";
-      ctx.fillText(`${muscles[env.muscle] || env.muscle} ${env.side === "left" ? "L" : "R"}`, 4, top + ROW / 2, labelW - 8);
+      ctx.fillText(`${muscles[env.muscle] || env.muscle} ${sideName(env.side)}`, 4, top + ROW / 2, labelW - 8);
       ctx.strokeStyle = env.side === "left" ? "#1f6f5c" : "#7a4d99";
       ctx.lineWidth = 1.5;
       ctx.beginPath();
@@ -224,7 +243,7 @@
     });
     ctx.fillStyle = "#005fcc";
     ctx.fillRect(labelW + (plotW * s) / data.duration - 1, 0, 2, h);
-    const summary = rows.map((env) => `${muscles[env.muscle] || env.muscle} ${env.side}: `
+    const summary = rows.map((env) => `${muscles[env.muscle] || env.muscle} ${sideName(env.side)}: `
       + fmt(env.values[Math.min(env.values.length - 1, Math.round(s * data.emg.rate))] * 100, 0) + "%").join("; ");
     c.setAttribute("aria-label", `${t("emg")} ${fmt(s, 2)} s: ${summary}`);
   }
@@ -271,7 +290,7 @@
   scrub.step = String(data.skeleton ? 1 / data.skeleton.fps : 0.01);
   scrub.addEventListener("input", () => seek(Number(scrub.value)));
   $("play").addEventListener("click", () => setPlaying(!playing));
-  window.addEventListener("resize", () => showTime(now));
+  window.addEventListener("resize", () => { fitBars(); showTime(now); });
   setupViews();
   renderTexts();
   document.body.dataset.ready = "true";

@@ -8,8 +8,10 @@ other client gets the JSON ``Assessment`` from the route there. The router must 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.routing import Match
@@ -18,7 +20,7 @@ from starlette.types import Scope
 from api import core
 from api.report import render_page, render_problem, render_upload
 from api.service.clip_input import read_clip
-from api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep
+from api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep, get_lang
 from api.service.errors import ServiceError
 from clips.clip import Clip
 from clips.errors import ClipError
@@ -64,11 +66,13 @@ async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep, settings: Se
     return HTMLResponse(page)
 
 
-async def assess_html(request: Request, kg: GraphDep, lang: LangDep, limiter: LimiterDep,
-                      settings: SettingsDep) -> HTMLResponse:
+async def assess_html(request: Request, kg: GraphDep, limiter: LimiterDep, settings: SettingsDep,
+                      lang: Annotated[str, Query()] = "en") -> HTMLResponse:
     """``POST /assess`` for a browser: the same input (JSON or a ``bundle`` upload), the report page out.
-    A refused clip is a page saying why, with the status the JSON route gives."""
+    A refused request (the clip, or ``?lang``, checked here rather than as a dependency so that its refusal
+    is a page too) is a page saying why, with the status the JSON route gives."""
     try:
+        lang = get_lang(kg, lang)
         decode = await read_clip(request, settings.max_clip_s)
         async with limiter.slot():
             page = await anyio.to_thread.run_sync(lambda: _page(kg, *decode(kg), lang, settings.model))
