@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -94,18 +94,18 @@ class KnowledgeGraph:
 
     @classmethod
     def load(cls, root: Path | None = None, overrides: Mapping[str, str] | None = None,
-             checks: Sequence[Check] = ()) -> KnowledgeGraph:
+             checks: Sequence[Check] = (), skip: Collection[str] = ()) -> KnowledgeGraph:
         """Parse and validate every Turtle file under ``root`` (default: the shipped ontology).
 
         ``overrides`` maps a path relative to ``root`` to new file text, so an edit can be checked
         against the rest of the graph before it is written. ``checks`` are further validations by the
         layers above (the engine checks that detectors name joints and features it knows); their
-        findings are rejected like SHACL violations. Raises :class:`TurtleSyntaxError` or
+        findings are rejected like SHACL violations; ``skip`` names files left out. Raises :class:`TurtleSyntaxError` or
         :class:`ShapeViolationError`.
         """
         start = time.perf_counter()
         root = Path(root) if root is not None else default_root()
-        parsed = parse_ontology(root, dict(overrides or {}))
+        parsed = parse_ontology(root, dict(overrides or {}), skip)
         store = ox.Store()
         store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in parsed.triples)
         if not shape_cache.passed(parsed.version):

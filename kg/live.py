@@ -5,14 +5,21 @@ serialised between them with an advisory lock on the folder, and every file's co
 its version (an HTTP ETag), so an editor can say which version it meant to replace. The process that
 validates a set of files notes its version in the folder (:data:`VALIDATED`), so the others put the same
 files in force without running SHACL again (0.1 s instead of about 1 s).
+
+The folder is read in one pass (:meth:`LiveGraph.scan`) and the graph is built from that snapshot, so what is
+in force is exactly what was read. An entry that is not a Turtle file of the folder (a link out of it, a pipe,
+an unreadable or non-UTF-8 file, one that vanished while read) is skipped with its reason, and the rest
+still loads: one stray file never stops edits from being applied.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -24,8 +31,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import KGError, OntologyFolderError
-from kg.graph import Check, KnowledgeGraph
-from kg.loader import ParsedOntology, parse_ontology
+from kg.graph import Check, KnowledgeGraph, default_root
+from kg.loader import SHAPES_FILE, ParsedOntology, check_root, parse_ontology
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,20 @@ class RejectedEdit:
     """Unix time of the refusal."""
 
 
+@dataclass(frozen=True)
+class Folder:
+    """The ontology folder as read in one pass: each Turtle file's text and digest, and why each other
+    ``.ttl`` entry was skipped."""
+
+    texts: dict[str, str]
+    digests: dict[str, str]
+    skipped: dict[str, str]
+
+
+class _Skipped(Exception):
+    """A folder entry that is not a Turtle file of the folder; the message says why."""
+
+
 class LiveGraph:
     """Holds the current :class:`KnowledgeGraph`; readers never see a half-loaded or invalid graph.
 
@@ -61,10 +82,15 @@ class LiveGraph:
     def __init__(self, root: Path | None = None, checks: Sequence[Check] = ()) -> None:
         self._lock = threading.Lock()
         self._checks = tuple(checks)
-        self._current = KnowledgeGraph.load(root, checks=self._checks)
-        self.root = self._current.root
-        self._seen = self.digests()  # the files as last loaded or last refused: unchanged files are not reloaded
+        self.root = Path(root) if root is not None else default_root()
+        self.skipped: dict[str, str] = {}
+        """Entries of the folder left out of the graph, each with why (as of the last read of the folder)."""
+        self.folder_problem: str | None = None
+        """Why the folder could not be read at all the last time (gone, no shapes): nothing reloads meanwhile."""
         self.last_rejected: RejectedEdit | None = None
+        folder = self._read()
+        self._current = self._build(folder)
+        self._seen = folder.digests, folder.skipped  # as last loaded or last refused: unchanged, not reloaded
 
     @property
     def current(self) -> KnowledgeGraph:
@@ -72,7 +98,37 @@ class LiveGraph:
 
     def check(self, overrides: Mapping[str, str] | None = None) -> KnowledgeGraph:
         """Build the graph the files would give (with ``overrides`` applied) without putting it in force."""
-        return KnowledgeGraph.load(self.root, overrides, self._checks)
+        return self._build(self.scan(), overrides)
+
+    def scan(self) -> Folder:
+        """Read every ``.ttl`` entry of the folder once; entries that are not Turtle files of it are skipped
+        with their reason. Raises :class:`OntologyFolderError` when the folder itself is unusable (gone, or
+        its shapes, which guard every edit, unreadable)."""
+        check_root(self.root)
+        inside = self.root.resolve()
+        texts: dict[str, str] = {}
+        digests: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        try:
+            paths = sorted(self.root.rglob("*.ttl"))
+        except OSError as exc:
+            raise OntologyFolderError(f"cannot list {self.root}: {exc.strerror}") from None
+        for path in paths:
+            rel = path.relative_to(self.root).as_posix()
+            try:
+                data = _entry(path, inside)
+                texts[rel] = data.decode("utf-8")
+            except _Skipped as exc:
+                skipped[rel] = str(exc)
+                continue
+            except UnicodeDecodeError as exc:
+                skipped[rel] = f"not UTF-8 text (byte {exc.start}): not a Turtle file"
+                continue
+            digests[rel] = content_digest(data)
+        if SHAPES_FILE in skipped:
+            raise OntologyFolderError(f"{SHAPES_FILE}, which every edit is validated against, is "
+                                      f"{skipped[SHAPES_FILE]}")
+        return Folder(texts, digests, skipped)
 
     def reload(self) -> KnowledgeGraph:
         """Load the files on disk again and put them in force; on any error keep the old graph and raise.
@@ -80,13 +136,14 @@ class LiveGraph:
         Files unchanged since they were last loaded (or last refused) are not loaded again, so every
         process watching one folder reacts to a change once, whoever made it."""
         with self._lock:
-            seen = self.digests()
+            folder = self._read()
+            seen = folder.digests, folder.skipped
             if seen == self._seen:
                 return self._current
             self._seen = seen
             try:
-                elsewhere = self._validated_elsewhere()
-                candidate = elsewhere or self.check()
+                elsewhere = self._validated_elsewhere(folder)
+                candidate = elsewhere or self._build(folder)
             except KGError as exc:
                 self._reject("disk", None, exc)
                 raise
@@ -102,8 +159,9 @@ class LiveGraph:
             if expect is not None and (found := self.digest(rel)) != expect:
                 raise EditConflictError(f"{rel} has changed since version {expect} (now {found}); nothing was "
                                         "written: fetch it again and reapply the edit")
+            folder = self._read()
             try:
-                candidate = self.check({rel: text})
+                candidate = self._build(folder, {rel: text})
             except KGError as exc:
                 self._reject("write", rel, exc)
                 raise
@@ -113,37 +171,63 @@ class LiveGraph:
             except OSError as exc:
                 raise OntologyFolderError(f"cannot write {rel} in {self.root}: {exc.strerror}; nothing changed"
                                           ) from None
-            self._seen = self.digests()
+            self.skipped = {k: why for k, why in folder.skipped.items() if k != rel}  # a skipped entry rewritten
+            self._seen = {**folder.digests, rel: content_digest(text.encode("utf-8"))}, self.skipped
             return self._swap(candidate, f"{rel} written")
 
     def resolve(self, relative_path: str) -> Path:
         """The file a relative path names inside the ontology folder; refuses anything outside it."""
-        target = (self.root / relative_path).resolve()
-        if not relative_path.endswith(".ttl") or not target.is_relative_to(self.root.resolve()):
+        try:
+            target = (self.root / relative_path).resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a loop of links (Python < 3.13)
+            target = None
+        if not relative_path.endswith(".ttl") or target is None or not target.is_relative_to(self.root.resolve()):
             raise ValueError(f"{relative_path!r} is not a .ttl file inside the ontology folder")
         return target
 
-    def files(self) -> list[str]:
-        """Every Turtle file of the folder (shapes included), as paths relative to it."""
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.ttl"))
+    def read(self, relative_path: str) -> bytes:
+        """The bytes of one file of the folder; OSError when it is missing or not a regular file (a pipe is
+        never waited on)."""
+        return _read_regular(self.resolve(relative_path))
 
     def digest(self, relative_path: str) -> str:
         """The file's content digest as it is on disk now (:data:`ABSENT` when there is no such file)."""
         try:
-            data = self.resolve(relative_path).read_bytes()
+            return content_digest(self.read(relative_path))
         except OSError:  # missing, a folder, below a file, a name too long: no such file to edit
             return ABSENT
-        return hashlib.sha256(data).hexdigest()[:32]
 
     def digests(self) -> dict[str, str]:
-        return {rel: self.digest(rel) for rel in self.files()}
+        """Each Turtle file of the folder (shapes included, skipped entries not) with its digest."""
+        return self.scan().digests
 
-    def _validated_elsewhere(self) -> KnowledgeGraph | None:
-        """The graph of the files on disk, unchecked, when another process has validated exactly these files
+    def _read(self) -> Folder:
+        """:meth:`scan`, remembering (and logging) what was skipped and whether the folder could be read."""
+        try:
+            folder = self.scan()
+        except OntologyFolderError as exc:
+            if self.folder_problem != str(exc):
+                log.error("the ontology folder cannot be read, the graph in force stays: %s", exc)
+            self.folder_problem = str(exc)
+            raise
+        if self.folder_problem is not None:
+            log.info("the ontology folder %s can be read again", self.root)
+        for rel in sorted(folder.skipped.keys() - self.skipped.keys()):
+            log.warning("skipping %s in %s: %s", rel, self.root, folder.skipped[rel])
+        self.folder_problem, self.skipped = None, folder.skipped
+        return folder
+
+    def _build(self, folder: Folder, overrides: Mapping[str, str] | None = None) -> KnowledgeGraph:
+        """The validated graph of a snapshot of the folder, with ``overrides`` (edits not yet written) applied."""
+        return KnowledgeGraph.load(self.root, {**folder.texts, **(overrides or {})}, self._checks,
+                                   skip=folder.skipped.keys() - (overrides or {}).keys())
+
+    def _validated_elsewhere(self, folder: Folder) -> KnowledgeGraph | None:
+        """The graph of the snapshot, unchecked, when another process has validated exactly these files
         (their version is the one noted in :data:`VALIDATED`); None otherwise."""
         try:
             noted = (self.root / VALIDATED).read_text(encoding="utf-8").strip()
-            parsed = parse_ontology(self.root, {})
+            parsed = parse_ontology(self.root, folder.texts, folder.skipped)
         except (OSError, UnicodeDecodeError, KGError):
             return None
         if parsed.version != noted:
@@ -174,6 +258,40 @@ class LiveGraph:
             log.info("FKG %s -> %s (%s)", self._current.version, candidate.version, source)
         self._current = candidate
         return candidate
+
+
+def content_digest(data: bytes) -> str:
+    """A file's version, as its ETag carries it."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; OSError for anything else, without blocking on a pipe."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            return file.read()
+    finally:
+        os.close(fd)
+
+
+def _entry(path: Path, inside: Path) -> bytes:
+    """The bytes of one ``.ttl`` entry of the folder ``inside``; raises :class:`_Skipped` saying why it is
+    not a Turtle file of the folder."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links (Python < 3.13)
+        raise _Skipped("a link that leads to itself") from None
+    if not target.is_relative_to(inside):
+        raise _Skipped("a link to a file outside the ontology folder")
+    try:
+        return _read_regular(path)
+    except FileNotFoundError:
+        raise _Skipped("gone when read (deleted meanwhile, or a link to nothing)") from None
+    except OSError as exc:
+        raise _Skipped(f"unreadable: {exc.strerror}") from None
 
 
 def _assemble(root: Path, parsed: ParsedOntology) -> KnowledgeGraph:

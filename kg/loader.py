@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,14 +92,15 @@ def place_file(path: Path, root: Path) -> str:
         return namesakes[0].relative_to(root).as_posix() if namesakes else f"actions/{path.name}"
 
 
-def parse_ontology(root: Path, overrides: dict[str, str] | None = None) -> ParsedOntology:
-    """Parse every file under ``root``; ``overrides`` maps a relative path to new text not yet on disk."""
+def parse_ontology(root: Path, overrides: dict[str, str] | None = None, skip: Collection[str] = ()) -> ParsedOntology:
+    """Parse every file under ``root``; ``overrides`` maps a relative path to new text not yet on disk, ``skip``
+    names files left out (entries a caller found are not Turtle files of the folder)."""
     check_root(root)
     overrides = overrides or {}
     triples: list[ox.Triple] = []
     locations: dict[str, SourceLocation] = {}
     digest = hashlib.sha256()
-    paths = {p.relative_to(root).as_posix(): p for p in ontology_files(root)}
+    paths = {rel: p for p in ontology_files(root) if (rel := p.relative_to(root).as_posix()) not in skip}
     for rel in overrides:
         if rel != SHAPES_FILE:
             paths.setdefault(rel, root / rel)

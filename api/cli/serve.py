@@ -21,7 +21,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"flexaqa serve: {exc}", file=sys.stderr)
         return 2
-    core.load_graph(settings.ontology)  # a bad folder or file stops here with file:line, before any worker starts
+    core.live_graph(settings.ontology)  # as the workers read it (stray entries skipped): a bad folder or file
+    # stops here with file:line, before any worker starts
     os.environ.update(settings.to_env())  # each worker process builds its app from these (create_app())
     uvicorn.run(APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
                 access_log=False, log_level="info" if args.verbose else "warning")

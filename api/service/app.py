@@ -24,6 +24,8 @@ from api.service.config import Settings
 from api.service.limits import BodyLimit, WorkLimiter
 from api.service.routes import assess, graph, health, report, rules, sparql
 from api.service.schemas import AssessRequest, AssessUpload
+from api.service.supervisor import Supervisor
+from api.service.watch import NAME as WATCHER
 from api.service.watch import watch
 from kg.sandbox import QuerySandbox
 from kg.sparql import QueryService
@@ -65,13 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("serving FKG %s from %s", app.state.live.current.version, app.state.live.root)
         try:
             async with anyio.create_task_group() as tasks:
-                stop = anyio.Event()
+                app.state.background = Supervisor(tasks)
                 if settings.watch_rules:
-                    tasks.start_soon(watch, app.state.live, stop)
+                    app.state.background.start(WATCHER, lambda: watch(app.state.live))
                 try:
                     yield
                 finally:
-                    stop.set()
+                    tasks.cancel_scope.cancel()
         finally:
             app.state.queries.close()
 

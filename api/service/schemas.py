@@ -156,7 +156,9 @@ class RejectedEditView(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready"] = "ready"
+    """What the worker serves, and what is not working: anything in ``down`` makes the answer a 503."""
+
+    status: Literal["ready", "unready"] = "ready"
     kg_version: str = Field(description="Version (content hash) of the knowledge graph in force")
     actions: int
     rules: int
@@ -165,6 +167,14 @@ class Readiness(BaseModel):
     scoring: str = Field(examples=["rules, and the learned scorer where a rule's detector abstained (its errors are "
                                    "marked model)"])
     last_rejected_edit: RejectedEditView | None = None
+    skipped_files: dict[str, str] = Field(default_factory=dict, description=(
+        "Entries of the rules folder left out of the graph, each with why: a link out of the folder, a pipe or "
+        "folder, an unreadable, non-UTF-8 or vanished file"),
+        examples=[{"actions/notes.ttl": "not UTF-8 text (byte 0): not a Turtle file"}])
+    down: dict[str, str] = Field(default_factory=dict, description=(
+        "Each part not working (the rules folder, the file watcher) with why; while any is, disk edits are not "
+        "applied and /readyz answers 503"),
+        examples=[{"file watcher": "stopped by OntologyFolderError: ...; restarting in 2 s"}])
     pid: int = Field(description="The worker process that answered (several may share the port)")
 
 

@@ -2,32 +2,56 @@
 
 Every worker process watches the shared ontology folder with watchfiles and reloads its own
 :class:`kg.LiveGraph` under the same validation as a PUT: a broken file is logged and kept as the last
-rejected edit (see ``/readyz``), and the graph in force stays.
+rejected edit, an entry that is no Turtle file is skipped (both shown in ``/readyz``), and the graph in
+force stays. A watch does not survive its folder (deleted, or moved away): it then ends with an error, and
+the supervisor starts a new one, which first applies whatever changed meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 from watchfiles import Change, awatch
 
 from kg import KGError, LiveGraph
+from kg.errors import OntologyFolderError
 
 log = logging.getLogger("flexaqa.service")
 
-
-def _turtle(_: Change, path: str) -> bool:
-    return path.endswith(".ttl")
+NAME = "file watcher"
 
 
-async def watch(live: LiveGraph, stop: anyio.Event) -> None:
-    """Reload ``live`` after each batch of changed Turtle files until ``stop`` is set."""
-    async for changes in awatch(live.root, watch_filter=_turtle, stop_event=stop, debounce=400, step=20):
+def _filter(root: Path) -> Callable[[Change, str], bool]:
+    """Turtle files, and the folder itself (its deletion ends the watch)."""
+
+    def keep(_: Change, path: str) -> bool:
+        return path.endswith(".ttl") or _is(path, root)
+
+    return keep
+
+
+def _is(path: str, root: Path) -> bool:
+    return Path(path).absolute() == root.absolute()
+
+
+async def _reload(live: LiveGraph) -> None:
+    try:
+        await anyio.to_thread.run_sync(live.reload)
+    except KGError:
+        pass  # LiveGraph.reload logged it and recorded it (the last rejected edit, or the folder's problem)
+
+
+async def watch(live: LiveGraph) -> None:
+    """Reload ``live`` now and after each batch of changed Turtle files, until cancelled; raises
+    :class:`OntologyFolderError` when the folder is gone, so the watch is made again once it is back."""
+    await _reload(live)
+    if not live.root.is_dir():
+        raise OntologyFolderError(f"the ontology folder {live.root} is gone; disk edits apply once it is back")
+    async for changes in awatch(live.root, watch_filter=_filter(live.root), debounce=400, step=20):
         log.debug("changed on disk: %s", sorted(path for _, path in changes))
-        try:
-            await anyio.to_thread.run_sync(live.reload)
-        except KGError:
-            pass  # LiveGraph.reload logged it and recorded it as the last rejected edit
-        except OSError:  # a file vanished or became unreadable mid-read: the next change reloads again
-            log.exception("could not read the ontology folder %s", live.root)
+        await _reload(live)
+        if not live.root.is_dir() or any(_is(path, live.root) for _, path in changes):
+            raise OntologyFolderError(f"the ontology folder {live.root} was deleted or moved; watching it again")

@@ -1,11 +1,12 @@
-"""``GET /healthz`` (the process answers) and ``GET /readyz`` (which graph is in force, which model, last refusal)."""
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (which graph is in force, which model, last refusal,
+what is skipped or down)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from api import core
 from api.service.deps import LiveDep, SettingsDep
@@ -17,6 +18,7 @@ router = APIRouter(tags=["health"])
 NO_MODEL = "rules alone: the service was started with --no-model (or FLEXAQA_MODEL=false)"
 NO_CHECKPOINT = "rules alone: no readable model checkpoint"
 WITH_MODEL = "rules, and the learned scorer where a rule's detector abstained (its errors are marked model)"
+RULES_FOLDER = "rules folder"
 ONLY_3D = "; 2D keypoints: rules alone (the checkpoint was trained on 3D skeletons)"
 
 
@@ -26,16 +28,22 @@ async def healthz() -> Health:
     return Health()
 
 
-@router.get("/readyz", response_model=Readiness, summary="The knowledge graph in force")
-async def readyz(live: LiveDep, settings: SettingsDep) -> Readiness:
+@router.get("/readyz", response_model=Readiness, summary="The knowledge graph in force",
+            responses={503: {"model": Readiness, "description": "A part is down (see `down`): the rules folder "
+                             "cannot be read or the file watcher is restarting"}})
+async def readyz(request: Request, live: LiveDep, settings: SettingsDep) -> Response:
     """Readiness: the version of the knowledge graph in force and how many rules it holds, the model
     checkpoint in use (none: the service scores by the Turtle rules alone), the last rule edit refused (by PUT
-    or on disk) and the pid of the worker that answered."""
+    or on disk), the folder entries skipped, the parts down (then 503) and the pid of the worker that answered."""
     kg, rejected = live.current, live.last_rejected
-    return Readiness(kg_version=kg.version, actions=len(kg.actions), rules=len(kg.rules),
-                     languages=core.languages(kg), **_scoring(settings.model),
+    down = dict(request.app.state.background.down)
+    if live.folder_problem is not None:
+        down[RULES_FOLDER] = live.folder_problem
+    body = Readiness(status="unready" if down else "ready", kg_version=kg.version, actions=len(kg.actions),
+                     rules=len(kg.rules), languages=core.languages(kg), **_scoring(settings.model),
                      last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
-                     pid=os.getpid())
+                     skipped_files=live.skipped, down=down, pid=os.getpid())
+    return Response(body.model_dump_json(), status_code=503 if down else 200, media_type="application/json")
 
 
 def _scoring(model: bool) -> dict[str, str | None]:

@@ -20,7 +20,7 @@ from api.service.errors import ServiceError
 from api.service.schemas import Problem, RuleFile, RuleProblem, RuleWritten
 from kg import KGError, LiveGraph
 from kg.errors import OntologyFolderError, ShapeViolationError
-from kg.live import ABSENT, EditConflictError
+from kg.live import ABSENT, EditConflictError, content_digest
 from kg.loader import SHAPES_FILE
 
 router = APIRouter(tags=["rules"])
@@ -77,10 +77,15 @@ def _expected(found: str, file: str, if_match: str | None, if_none_match: str | 
                        "create it), so an edit never overwrites one made meanwhile", "if-match")
 
 
-@router.get("/rules", response_model=list[RuleFile], summary="The Turtle files of the graph in force")
+@router.get("/rules", response_model=list[RuleFile], summary="The Turtle files of the graph in force",
+            responses={503: {"model": Problem, "description": "The ontology folder cannot be read"}})
 async def list_rules(live: LiveDep) -> list[RuleFile]:
-    """Every `.ttl` file of the ontology folder with its ETag, in path order."""
-    digests = await anyio.to_thread.run_sync(live.digests)
+    """Every `.ttl` file of the ontology folder with its ETag, in path order; entries that are not Turtle
+    files of the folder (see `skipped_files` in /readyz) are left out."""
+    try:
+        digests = await anyio.to_thread.run_sync(live.digests)
+    except OntologyFolderError as exc:
+        raise ServiceError(503, str(exc), "file") from None
     return [RuleFile(file=rel, etag=_etag(digest)) for rel, digest in digests.items()]
 
 
@@ -92,12 +97,14 @@ async def get_rule_file(live: LiveDep,
                         file: Annotated[str, Path(description=FILE_DOC, examples=[FILE_EXAMPLE])]) -> Response:
     """The file's Turtle text as it is on disk, with the `ETag` to send back as `If-Match` on a PUT."""
     rel = _relative(live, file)
+    if (why := live.skipped.get(rel)) is not None:
+        raise ServiceError(404, f"{rel} is left out of the graph ({why}); GET /readyz lists what is skipped", "file")
     try:
-        data = await anyio.Path(live.root / rel).read_bytes()
-    except OSError:  # missing, a folder, a path below a file
+        data = await anyio.to_thread.run_sync(live.read, rel)
+    except OSError:  # missing, a folder or a pipe, a path below a file
         raise ServiceError(404, f"no file {rel} in the ontology folder; GET /rules lists them", "file") from None
     return Response(data, media_type=f"{TURTLE}; charset=utf-8",
-                    headers={"ETag": _etag(live.digest(rel)), "Cache-Control": "no-cache"})
+                    headers={"ETag": _etag(content_digest(data)), "Cache-Control": "no-cache"})
 
 
 @router.put("/rules/{file:path}", summary="Edit a Turtle file and put it in force", response_model=RuleWritten,
