@@ -65,6 +65,11 @@ def test_healthz_and_readyz_name_the_graph_in_force(http: httpx.Client, kg: Know
     assert ready["kg_version"] == kg.version and ready["rules"] == len(kg.rules)
 
 
+def test_readyz_says_whether_sparql_workers_are_cut_off_from_the_network(http: httpx.Client) -> None:
+    isolation = http.get("/readyz").json()["sparql_isolation"]
+    assert isolation is None or isolation.startswith(("the OS refused", "network namespaces are a Linux"))
+
+
 def test_openapi_manual_is_served(http: httpx.Client) -> None:
     schema = http.get("/openapi.json").json()
     assert schema["info"]["title"] == "flexaqa"

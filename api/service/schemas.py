@@ -175,6 +175,10 @@ class Readiness(BaseModel):
         "Each part not working (the rules folder, the file watcher) with why; while any is, disk edits are not "
         "applied and /readyz answers 503"),
         examples=[{"file watcher": "stopped by OntologyFolderError: ...; restarting in 2 s"}])
+    sparql_isolation: str | None = Field(default=None, description=(
+        "null: SPARQL workers run in a network namespace of their own, so no query can reach the network; "
+        "otherwise why the OS refused one (the parse-based guard still refuses SERVICE)"),
+        examples=[None, "the OS refused a network namespace (Operation not permitted)"])
     pid: int = Field(description="The worker process that answered (several may share the port)")
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 
+import anyio
 from fastapi import APIRouter, Request, Response
 
 from api import core
 from api.service.deps import LiveDep, SettingsDep
 from api.service.schemas import Health, Readiness, RejectedEditView
+from kg.errors import QueryLimitError
+from kg.sparql import QueryService
 from models import manifest
 
 router = APIRouter(tags=["health"])
@@ -34,7 +37,8 @@ async def healthz() -> Health:
 async def readyz(request: Request, live: LiveDep, settings: SettingsDep) -> Response:
     """Readiness: the version of the knowledge graph in force and how many rules it holds, the model
     checkpoint in use (none: the service scores by the Turtle rules alone), the last rule edit refused (by PUT
-    or on disk), the folder entries skipped, the parts down (then 503) and the pid of the worker that answered."""
+    or on disk), the folder entries skipped, the parts down (then 503), whether SPARQL workers are cut off from
+    the network, and the pid of the worker that answered."""
     kg, rejected = live.current, live.last_rejected
     down = dict(request.app.state.background.down)
     if live.folder_problem is not None:
@@ -42,8 +46,17 @@ async def readyz(request: Request, live: LiveDep, settings: SettingsDep) -> Resp
     body = Readiness(status="unready" if down else "ready", kg_version=kg.version, actions=len(kg.actions),
                      rules=len(kg.rules), languages=core.languages(kg), **_scoring(settings.model),
                      last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
-                     skipped_files=live.skipped, down=down, pid=os.getpid())
+                     skipped_files=live.skipped, down=down, pid=os.getpid(),
+                     sparql_isolation=await anyio.to_thread.run_sync(_isolation, request.app.state.queries))
     return Response(body.model_dump_json(), status_code=503 if down else 200, media_type="application/json")
+
+
+def _isolation(queries: QueryService) -> str | None:
+    """Why SPARQL workers can reach the network, or ``None`` (the first call starts a worker to find out)."""
+    try:
+        return queries.sandbox.isolation
+    except QueryLimitError as exc:
+        return f"not known yet: {exc}"
 
 
 def _scoring(model: bool) -> dict[str, str | None]:
