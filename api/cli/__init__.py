@@ -10,6 +10,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 
 from api.cli import assess, data, graph, model, serve
+from api.service.config import warn_unknown_variables
 from clips.errors import ClipError
 from kg import KGError, UnknownIdError
 from kg.errors import QueryError
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
+    warn_unknown_variables()
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         code = handler(args)
