@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from api import core
-from api.cli.common import load_graph, writable_file
+from api.cli.common import load_graph
 from kg import KGError, sparql
 from kg import queries as named_queries
 from kg.namespace import PREFIXES
@@ -147,5 +147,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_kg_stats)
     p = kg.add_parser("export", help="export the graph as GraphML (networkx view) or RDF")
     p.add_argument("--format", choices=["graphml", "ttl", "nt"], default="ttl")
-    p.add_argument("--out", type=writable_file, metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_kg_export)
