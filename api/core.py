@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from kg import KnowledgeGraph, LiveGraph, UnknownIdError
 from kg.graph import default_root
-from kg.loader import place_file, read_turtle
+from kg.loader import parse_file, place_file, read_turtle
 
 if TYPE_CHECKING:
     from api.report import ReportInput
@@ -62,7 +62,9 @@ def check_rule_file(path: Path, root: str | Path | None = None) -> KnowledgeGrap
     """The graph the ontology would become with ``path`` in place of its namesake (or as a new action
     file); raises the parse or SHACL errors that would reject it. Nothing is written."""
     root = ontology_root(root)
-    return load_graph(root, {place_file(path, root): read_turtle(path, str(path))})
+    text = read_turtle(path, str(path))
+    parse_file(path, str(path), text)  # a syntax error names the file as given, not the place it would take
+    return load_graph(root, {place_file(path, root): text})
 
 
 def languages(kg: KnowledgeGraph) -> list[str]:

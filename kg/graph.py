@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -29,7 +31,7 @@ from kg.entities import (
 )
 from kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
 from kg.loader import ParsedOntology, parse_ontology
-from kg.namespace import PREFIXES, after_where, iri, local_name
+from kg.namespace import FKG, PREFIXES, after_where, iri, local_name
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,21 @@ class KnowledgeGraph:
         if bound is None:
             raise SyntaxError("variables can only be bound in a query with an explicit WHERE clause")
         return bound
+
+    def check_ids(self, bindings: Mapping[str, str | float]) -> None:
+        """Every binding that :meth:`bind` takes for an FKG id names a node of this graph: an unknown one is an
+        :class:`UnknownIdError` naming the nearest ids, not a query that quietly finds nothing."""
+        for name, value in bindings.items():
+            if isinstance(value, str) and value[:1].isupper() and value not in self.ids:
+                near = difflib.get_close_matches(value, self.ids, n=5, cutoff=0.5)
+                hint = f"; nearest: {', '.join(near)}" if near else ""
+                raise UnknownIdError(f"binding {name}: {value!r} is no FKG id of the graph in force{hint}")
+
+    @cached_property
+    def ids(self) -> frozenset[str]:
+        """The ids of every node the graph says something about (``A16``, ``ET005``, ``Eccentric``, ...)."""
+        rows = self._store.query(f"SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), \"{FKG}\")) }}")
+        return frozenset(local_name(row["s"].value) for row in rows)
 
     def select(self, sparql: str, **bindings: str | float) -> list[dict[str, Binding]]:
         """Rows of a SELECT query as plain Python values (FKG ids, numbers, strings)."""

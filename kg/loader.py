@@ -14,6 +14,8 @@ from kg.entities import SourceLocation
 from kg.errors import OntologyFolderError, TurtleSyntaxError
 
 SHAPES_FILE = "shapes.ttl"
+VOCABULARY_FILE = "fkg.ttl"
+"""The classes and properties every other file uses: without it each node breaks a shape, so it is required."""
 _STATEMENT_START = re.compile(r"^(<[^>]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]*)")
 
 
@@ -31,7 +33,7 @@ class ParsedOntology:
 def ontology_files(root: Path) -> list[Path]:
     """Data files in a stable order (vocabulary first), without the shapes file."""
     files = [p for p in sorted(root.rglob("*.ttl")) if p.name != SHAPES_FILE]
-    return sorted(files, key=lambda p: (p.name != "fkg.ttl", p.relative_to(root).as_posix()))
+    return sorted(files, key=lambda p: (p.name != VOCABULARY_FILE, p.relative_to(root).as_posix()))
 
 
 def parse_file(path: Path, display: str, text: str | None = None) -> tuple[list[ox.Triple], dict[str, str]]:
@@ -75,11 +77,12 @@ def read_turtle(path: Path, display: str) -> str:
 
 
 def check_root(root: Path) -> None:
-    """An ontology folder exists and holds the shapes every edit is validated against."""
+    """An ontology folder exists and holds the shapes every edit is validated against and the vocabulary."""
     if not root.is_dir():
         raise OntologyFolderError(f"{root} is not a folder: give an ontology folder (--ontology or FLEXAQA_ONTOLOGY)")
-    if not (root / SHAPES_FILE).is_file():
-        raise OntologyFolderError(f"{root} has no {SHAPES_FILE}: not an ontology folder")
+    for required in (SHAPES_FILE, VOCABULARY_FILE):
+        if not (root / required).is_file():
+            raise OntologyFolderError(f"{root} has no {required}: not an ontology folder")
 
 
 def place_file(path: Path, root: Path) -> str:
@@ -105,7 +108,7 @@ def parse_ontology(root: Path, overrides: dict[str, str] | None = None, skip: Co
         if rel != SHAPES_FILE:
             paths.setdefault(rel, root / rel)
     shapes: list[ox.Triple] = []
-    ordered = sorted(paths, key=lambda r: (r != "fkg.ttl", r))
+    ordered = sorted(paths, key=lambda r: (r != VOCABULARY_FILE, r))
     for rel in [*ordered, SHAPES_FILE]:
         path = paths.get(rel, root / rel)
         text = overrides[rel] if rel in overrides else read_turtle(path, rel)

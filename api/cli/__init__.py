@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from importlib.metadata import version
 
 from api.cli import assess, data, graph, model, serve
+from api.service.config import warn_unknown_variables
 from clips.errors import ClipError
 from kg import KGError, UnknownIdError
 from kg.errors import QueryError
@@ -37,9 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
+    warn_unknown_variables()
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # here, so a full disk or closed pipe is reported below rather than at exit
+        return code
+    except BrokenPipeError:
+        _drop_stdout()  # the reader (``| head``) has all it wanted: nothing to say
+    except OSError as exc:
+        if exc.filename is None:  # no file named: standard output (a full disk, a device that takes nothing)
+            _drop_stdout()
+            print(f"flexaqa: cannot write the output: {exc.strerror}", file=sys.stderr)
+        else:
+            print(f"flexaqa: {exc.filename}: {exc.strerror}", file=sys.stderr)
     except (UnknownIdError, QueryError) as exc:
         print(f"flexaqa: {exc}", file=sys.stderr)
     except KGError as exc:
@@ -47,3 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except ClipError as exc:
         print(f"flexaqa: bad input: {exc}", file=sys.stderr)
     return 1
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush at exit has nowhere to fail."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api import core
-from api.cli.common import load_graph
+from api.cli.common import load_graph, writable_file
 
 if TYPE_CHECKING:
     from api.report import ReportInput
@@ -31,7 +31,7 @@ UNIT_MESSAGES = """SELECT ?feature ?message WHERE {
 def cmd_assess(args: argparse.Namespace) -> int:
     kg = load_graph(args)
     core.check_language(kg, args.lang)
-    given = [Path(c) for c in args.clip] or [EXAMPLE]
+    given = [_existing(Path(c)) for c in args.clip] or [EXAMPLE]
     paths = core.clip_paths(given)
     if len(paths) > 1 or paths != given or args.format in ("csv", "jsonl"):
         return _assess_batch(kg, paths, args)
@@ -83,6 +83,17 @@ def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespac
         print(f"flexaqa: {failed} of {len(paths)} clip(s) could not be assessed (see their problem column)",
               file=sys.stderr)
     return 1 if failed else 0
+
+
+def _existing(path: Path) -> Path:
+    """A clip as given: a file or a folder that is there, before anything asks which action it shows."""
+    from clips.errors import ClipError
+
+    if not path.exists():
+        raise ClipError("clip.file", f"no such file or folder: {path}")
+    if not (path.is_file() or path.is_dir()):
+        raise ClipError("clip.file", f"{path} is not a regular file (a device, pipe or socket): give a clip file")
+    return path
 
 
 def _min_confidence(text: str) -> float:
@@ -261,7 +272,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="let the shipped learned scorer speak for rules whose detectors abstained, its errors marked "
                    "model (default); --no-model: the Turtle rules alone, without importing torch (about two "
                    "seconds less per run; a 2D clip, which the shipped model declines, never imports it)")
-    p.add_argument("--report", type=Path, metavar="OUT.html",
+    p.add_argument("--report", type=writable_file, metavar="OUT.html",
                    help="also write the report page: one self-contained HTML file (skeleton, timeline, sEMG, "
                    "coaching, the action's part of the graph) that opens offline")
     p.set_defaults(func=cmd_assess)

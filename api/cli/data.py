@@ -40,6 +40,18 @@ class Within:
         return f"{self.low:g} or more" if self.high is None else f"{self.low:g}-{self.high:g}"
 
 
+def id_list(text: str) -> list[str]:
+    """An argparse ``type=``: comma-separated ids, none empty and none twice (an empty list is not "all")."""
+    ids = [i.strip() for i in text.split(",")]
+    if not all(ids):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty id; give ids separated by commas, or leave the "
+                                         "option out for all")
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} given more than once")
+    return ids
+
+
 PER_ACTION = Within(int, 1, 10_000)
 ERROR_RATE = Within(float, 0.0, 1.0)
 SEED = Within(int, 0)
@@ -49,11 +61,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from synth.generate import Options, generate
 
     kg = load_graph(args)
-    actions = args.actions.split(",") if args.actions else None
-    for action in actions or []:
+    for action in args.actions or []:
         kg.action(action)
     options = Options(per_action=args.per_action, seed=args.seed, error_rate=args.error_rate, views=args.views)
-    labels = generate(kg, Path(args.out), options, actions)
+    labels = generate(kg, Path(args.out), options, args.actions)
     errors = sum(len(s.errors) for s in labels.samples)
     print(f"wrote {len(labels.samples)} repetitions with {errors} injected errors to {args.out}")
     return 0
@@ -93,7 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-action", type=PER_ACTION, default=10, metavar="N",
                    help=f"repetitions per action, {PER_ACTION} (default: %(default)s)")
     p.add_argument("--seed", type=SEED, default=0, help=f"random seed, {SEED} (default: %(default)s)")
-    p.add_argument("--actions", help="comma-separated action ids (default: all)")
+    p.add_argument("--actions", type=id_list, metavar="A,...", help="comma-separated action ids (default: all)")
     p.add_argument("--error-rate", type=ERROR_RATE, default=0.6, metavar="P",
                    help=f"share of repetitions with injected errors, {ERROR_RATE} (default: %(default)s)")
     p.add_argument("--views", type=int, default=0, choices=[0, 1, 2, 3], help="stick-figure video views")

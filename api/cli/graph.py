@@ -33,6 +33,7 @@ def cmd_sparql(args: argparse.Namespace) -> int:
     query = sparql.resolve(text)
     bindings = dict(sparql.parse_binding(b) for b in args.bind)
     graph = load_graph(args)
+    graph.check_ids(bindings)
     service = sparql.QueryService()
     try:
         if args.format == "table":

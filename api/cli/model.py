@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api import core
-from api.cli.common import load_graph
+from api.cli.common import load_graph, writable_file
 from api.cli.data import SEED, Within
 
 if TYPE_CHECKING:
@@ -32,10 +32,6 @@ LR = Within(float, 1e-6, 1.0)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from models.scorer import ScorerConfig
-    from models.train import TrainConfig, train
-
-    kg = load_graph(args)
     if args.default == (args.data is not None):
         raise SystemExit("flexaqa train: error: give a DATA folder, or --default (not both)")
     if args.data is not None and args.out is None:
@@ -43,6 +39,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.default and args.video:
         raise SystemExit("flexaqa train: error: --video needs a DATA folder with views (flexaqa synth --views N); "
                          "the shipped checkpoint is skeleton + sEMG")
+    from models.scorer import ScorerConfig  # torch: only once the command line is known to be usable
+    from models.train import TrainConfig, train
+
+    kg = load_graph(args)
     hidden = _error_list(kg, args.hide_errors, "--hide-errors")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          threads=args.threads, hidden_errors=hidden, camera_views=args.camera_views,
@@ -166,7 +166,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", nargs="?", help="labelled FLEX-layout folder (flexaqa synth)")
     p.add_argument("--default", action="store_true",
                    help=f"train the shipped checkpoint: a fresh synthetic set {DEFAULT_DATA}, {DEFAULT_TRAIN}")
-    p.add_argument("--out", type=Path, metavar="CKPT", help="checkpoint to write (default with --default: "
+    p.add_argument("--out", type=writable_file, metavar="CKPT", help="checkpoint to write (default with --default: "
                    "the shipped one)")
     p.add_argument("--epochs", type=EPOCHS, default=DEFAULT_TRAIN["epochs"],
                    help=f"passes over the training split, {EPOCHS} (default: %(default)s)")
@@ -209,7 +209,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "Writes one Markdown table (OUT) and its numbers as JSON beside it. Without DATA a synthetic "
                       "set is generated (--per-action, --data-seed). Synthetic labels: self-consistency.")
     p.add_argument("data", nargs="?", help="labelled FLEX-layout folder (default: generate a synthetic one)")
-    p.add_argument("--out", type=Path, required=True, metavar="RESULTS.md", help="Markdown file to write")
+    p.add_argument("--out", type=writable_file, required=True, metavar="RESULTS.md", help="Markdown file to write")
     p.add_argument("--per-action", type=Within(int, 5, 10_000), default=COMPARE_DATA["per_action"], metavar="N",
                    help="repetitions per action of the generated set (default: %(default)s)")
     p.add_argument("--data-seed", type=SEED, default=COMPARE_DATA["seed"],

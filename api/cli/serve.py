@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.service.config import Settings
 
 APP_FACTORY = "api.service.app:create_app"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from api import core
     from api.service.config import Settings, SettingsError
@@ -24,9 +29,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     core.live_graph(settings.ontology)  # as the workers read it (stray entries skipped): a bad folder or file
     # stops here with file:line, before any worker starts
     os.environ.update(settings.to_env())  # each worker process builds its app from these (create_app())
-    uvicorn.run(APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                access_log=False, log_level="info" if args.verbose else "warning")
-    return 0
+    config = uvicorn.Config(APP_FACTORY, factory=True, host=settings.host, port=settings.port,
+                            workers=settings.workers, access_log=False,
+                            log_level="info" if args.verbose else "warning")
+    # What uvicorn.run does, but with the socket bound first: its port (any free one with --port 0) is known
+    # and announced before the workers start.
+    sock = config.bind_socket()
+    print(start_message(settings, sock.getsockname()[1]), flush=True)
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    return 0 if config.workers > 1 or server.started else 1
+
+
+def start_message(settings: Settings, port: int) -> str:
+    """Where the service answers, where its manual is, and whether rules can be edited over HTTP."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{port}"
+    editing = ("on: PUT /rules with the FLEXAQA_RULES_TOKEN bearer token" if settings.rules_token is not None
+               else "off (set FLEXAQA_RULES_TOKEN to turn it on)")
+    return f"flexaqa serve: {url}\n  manual: {url}/docs\n  rule editing: {editing}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

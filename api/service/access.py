@@ -1,4 +1,5 @@
-"""Structured access logs: one JSON line per request (method, path, status, ms, pid) on ``flexaqa.access``.
+"""Structured access logs: one JSON line per request (method, path, status, ms, pid) on ``flexaqa.access``;
+a client that disconnects before its answer is status 499 with ``"error": "client disconnected"``.
 
 An ASGI middleware rather than uvicorn's access log, so the line has the status the client really got
 (also for refusals made by other middleware) and is machine-readable without parsing free text.
@@ -12,9 +13,12 @@ import os
 import sys
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("flexaqa.access")
+CLIENT_CLOSED = 499
+"""The status logged for a request its client gave up on before an answer (nginx's "client closed request")."""
 
 
 def configure() -> None:
@@ -46,8 +50,12 @@ class AccessLog:
                 status = message["status"]
             await send(message)
 
+        line: dict[str, object] = {"method": scope["method"], "path": scope["path"]}
         try:
             await self.app(scope, receive, record)
+        except ClientDisconnect:  # mid-upload: nobody is left to answer, and no server fault to trace
+            status = CLIENT_CLOSED
+            line["error"] = "client disconnected"
         finally:
-            log.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status,
-                                 "ms": round((time.perf_counter() - start) * 1000, 2), "pid": os.getpid()}))
+            line |= {"status": status, "ms": round((time.perf_counter() - start) * 1000, 2), "pid": os.getpid()}
+            log.info(json.dumps(line))

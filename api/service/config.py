@@ -6,6 +6,8 @@ the service as to the command line); flags given to ``flexaqa serve`` win over t
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "FLEXAQA_"
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
@@ -85,3 +88,18 @@ class Settings(BaseModel):
             name = str(first["loc"][0]) if first["loc"] else "settings"
             source = "flag" if name in overrides and overrides[name] is not None else ENV_PREFIX + name.upper()
             raise SettingsError(f"{source} ({name}): {first['msg']}") from None
+
+
+OTHER_VARIABLES = ("CACHE_DIR",)
+"""``FLEXAQA_*`` variables that are no service setting but are read elsewhere (kg.shape_cache's folder)."""
+
+
+def warn_unknown_variables(env: Mapping[str, str] | None = None) -> None:
+    """Log a warning for each ``FLEXAQA_*`` variable nothing reads, naming the nearest setting: a misspelt
+    ``FLEXAQA_RULE_TOKEN`` would otherwise leave rule editing off without a word."""
+    env = os.environ if env is None else env
+    known = [name.upper() for name in (*Settings.model_fields, *OTHER_VARIABLES)]
+    for key in sorted(k for k in env if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):] not in known):
+        near = difflib.get_close_matches(key[len(ENV_PREFIX):], known, n=1, cutoff=0.6)
+        log.warning("%s is no flexaqa setting and is ignored%s", key,
+                    f"; did you mean {ENV_PREFIX}{near[0]}?" if near else "")
