@@ -97,8 +97,8 @@ def test_paths_outside_the_rules_folder_are_refused(http: httpx.Client, path: st
     for r in (http.get(f"/rules/{path}"),
               http.put(f"/rules/{path}", content=b"x", headers={**AUTH, "if-none-match": "*",
                                                                   "content-type": "text/turtle"})):
-        assert r.status_code in (400, 404), r.text
-        assert r.json()["field"] == "file" and "root:" not in r.text
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+        assert r.json()["field"] == "path.file" and "root:" not in r.text  # the schema's pattern refuses it
 
 
 def test_missing_file_is_404(http: httpx.Client) -> None:

@@ -45,8 +45,9 @@ Knowledge-graph feedback for weight-training form.
   and the file's ETag as `If-Match`, is validated (parse, SHACL, engine checks) and put in force at once;
   files edited on disk are applied the same way.
 
-Every refused request answers a 4xx (or 503 when busy) with a `Problem`: `detail` says what is wrong,
-`field` names the input at fault.
+Every refused request answers a 4xx (or 503 when busy) with a `Problem` as `application/problem+json`
+(RFC 9457: `type`, `title`, `status`, `detail`, `instance`): `detail` says what is wrong, the extension
+member `field` names the input at fault.
 """
 
 BODY_MODELS: tuple[type[BaseModel], ...] = (AssessRequest, AssessUpload)
@@ -99,13 +100,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict:
-    """FastAPI's schema plus the bodies that routes parse themselves."""
-    if app.openapi_schema is None:
+    """FastAPI's schema plus the bodies that routes parse themselves, every error as the Problem it is
+    (:func:`errors.document`), and ``lang`` limited to the languages of the graph in force: made again when
+    a rule edit changes those."""
+    live = getattr(app.state, "live", None)
+    languages = core.languages(live.current) if live is not None else None
+    if app.openapi_schema is None or getattr(app.state, "openapi_languages", None) != languages:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in BODY_MODELS:
             model_schema = model.model_json_schema(ref_template=assess.REF)
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
-        app.openapi_schema = schema
+        errors.document(schema)
+        if languages is not None:
+            _limit_languages(schema, languages)
+        app.openapi_schema, app.state.openapi_languages = schema, languages
     return app.openapi_schema
+
+
+def _limit_languages(schema: dict, languages: list[str]) -> None:
+    """Every ``?lang`` parameter as an enum of ``languages``: the ones :func:`core.check_language` accepts."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] == "lang":
+                    parameter["schema"]["enum"] = languages

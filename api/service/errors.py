@@ -1,17 +1,21 @@
 """Every failure as a 4xx/503 with a :class:`Problem` body naming the field: never a traceback.
 
 The domain errors come from the shared layers (clips, kg); this module is the one place that decides
-their HTTP status, so every route answers the same way.
+their HTTP status, so every route answers the same way: RFC 9457 problem details as
+``application/problem+json``, and :func:`document` says so in the OpenAPI schema of every route.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from api.service.schemas import Problem, RuleProblem
 from clips.errors import ClipError
@@ -19,6 +23,15 @@ from kg import UnknownIdError
 from kg.errors import QueryError, QueryLimitError
 
 log = logging.getLogger("flexaqa.service")
+
+PROBLEM_JSON = "application/problem+json"
+COMPONENTS = "#/components/schemas/"
+FASTAPI_422 = ("HTTPValidationError", "ValidationError")
+"""The components of FastAPI's own 422 body, which this service never sends (see :func:`document`)."""
+ANY_REQUEST = {413: "The request body is larger than FLEXAQA_MAX_BODY_MB (any request)"}
+"""What the app refuses before any route runs, whichever the route."""
+FIELDS = {400: "body", 404: "path"}
+"""The input at fault when the framework refuses a request: a body it cannot parse, a path no route has."""
 
 
 class ServiceError(Exception):
@@ -32,11 +45,18 @@ class ServiceError(Exception):
 
 
 def problem(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None,
-            messages: list[str] | None = None) -> JSONResponse:
-    """The answer to a refused request; ``messages`` lists each problem of a refused rule edit."""
-    body = Problem(detail=detail, field=field) if messages is None else RuleProblem(
-        detail=detail, field=field, messages=messages)
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+            messages: list[str] | None = None, *, scope: Scope) -> JSONResponse:
+    """The answer to the refused request of ``scope``; ``messages`` lists each problem of a refused rule edit."""
+    members = {"title": HTTPStatus(status).phrase, "status": status, "detail": detail, "field": field,
+               "instance": _path(scope)}
+    body = Problem(**members) if messages is None else RuleProblem(**members, messages=messages)
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _path(scope: Scope) -> str:
+    """The request's path as sent (percent-encoded), a URI reference for ``instance``."""
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(scope.get("root_path", "") + scope["path"])
 
 
 def _dotted(loc: tuple | list) -> str:
@@ -46,25 +66,25 @@ def _dotted(loc: tuple | list) -> str:
 def install(app: FastAPI, retry_after_s: int) -> None:
     """Register the handlers that turn domain errors into answers."""
 
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return problem(exc.status, exc.detail, exc.field, exc.headers, exc.messages)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return problem(exc.status, exc.detail, exc.field, exc.headers, exc.messages, scope=request.scope)
 
-    async def clip_error(_: Request, exc: ClipError) -> JSONResponse:
-        return problem(422, exc.problem, exc.field)
+    async def clip_error(request: Request, exc: ClipError) -> JSONResponse:
+        return problem(422, exc.problem, exc.field, scope=request.scope)
 
-    async def unknown_id(_: Request, exc: UnknownIdError) -> JSONResponse:
-        return problem(404, str(exc))
+    async def unknown_id(request: Request, exc: UnknownIdError) -> JSONResponse:
+        return problem(404, str(exc), "path", scope=request.scope)
 
-    async def query_error(_: Request, exc: QueryError) -> JSONResponse:
+    async def query_error(request: Request, exc: QueryError) -> JSONResponse:
         if isinstance(exc, QueryLimitError):
-            return problem(503, str(exc), "query", {"Retry-After": str(retry_after_s)})
-        return problem(400, str(exc), "query")
+            return problem(503, str(exc), "query", {"Retry-After": str(retry_after_s)}, scope=request.scope)
+        return problem(400, str(exc), "query", scope=request.scope)
 
-    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
         loc = [p for p in first["loc"] if p != "body"] or list(first["loc"])
-        return problem(422, first["msg"], _dotted(loc) or None)
+        return problem(422, first["msg"], _dotted(loc) or None, scope=request.scope)
 
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
@@ -72,12 +92,14 @@ def install(app: FastAPI, retry_after_s: int) -> None:
             allowed = {m for regex, methods in request.app.state.methods if regex.match(request.url.path)
                        for m in methods}
             headers["Allow"] = ", ".join(sorted(allowed - {"HEAD"}))
-            return problem(405, f"{request.method} is not allowed here; use {headers['Allow']}", "method", headers)
-        return problem(exc.status_code, str(exc.detail), None, headers or None)
+            return problem(405, f"{request.method} is not allowed here; use {headers['Allow']}", "method", headers,
+                           scope=request.scope)
+        detail = f"no route answers {request.url.path}; /docs lists them" if exc.status_code == 404 else exc.detail
+        return problem(exc.status_code, str(detail), FIELDS.get(exc.status_code), headers or None, scope=request.scope)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal error; the server log has the details")
+        return problem(500, "internal error; the server log has the details", scope=request.scope)
 
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(ClipError, clip_error)
@@ -86,3 +108,31 @@ def install(app: FastAPI, retry_after_s: int) -> None:
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def document(schema: dict) -> None:
+    """Make the OpenAPI ``schema`` say what :func:`install` does: every error status of every operation is a
+    ``Problem`` (or the subclass a route names) as ``application/problem+json``; FastAPI's default 422
+    (its ``HTTPValidationError``, never sent) becomes a ``Problem``; :data:`ANY_REQUEST` is on every operation."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update({model.__name__: model.model_json_schema(ref_template=COMPONENTS + "{model}")
+                       for model in (Problem, RuleProblem)})
+    for name in FASTAPI_422:
+        components.pop(name, None)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            answers = operation.setdefault("responses", {})
+            for status, why in ANY_REQUEST.items():
+                answers.setdefault(str(status), {"description": why})
+            for status, answer in answers.items():
+                if status.isdigit() and int(status) >= 400:
+                    answer["content"] = {PROBLEM_JSON: {"schema": _problem_schema(answer)}}
+
+
+def _problem_schema(answer: dict) -> dict:
+    """The Problem schema a route documented for an error status (under whatever media type), else Problem's."""
+    for content in answer.get("content", {}).values():
+        ref = content.get("schema", {}).get("$ref", "")
+        if ref.startswith(COMPONENTS) and ref.removeprefix(COMPONENTS) not in FASTAPI_422:
+            return content["schema"]
+    return {"$ref": COMPONENTS + Problem.__name__}

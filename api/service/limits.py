@@ -31,7 +31,7 @@ class BodyLimit:
             return
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            await problem(413, self._too_large(), "body", {"Connection": "close"})(scope, receive, send)
+            await problem(413, self._too_large(), "body", {"Connection": "close"}, scope=scope)(scope, receive, send)
             return
         seen = 0
 

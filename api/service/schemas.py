@@ -26,14 +26,23 @@ _POINT = [0.0, 1.0, 0.0]
 
 
 class Problem(BaseModel):
-    """Why a request failed: ``field`` names the input at fault (dotted), ``detail`` says what is wrong."""
+    """Why a request failed, as RFC 9457 problem details (``application/problem+json``): one shape for
+    every refusal, so a client reads ``status``, ``detail`` and the extension member ``field`` alike
+    whichever route refused it."""
 
-    detail: str
+    type: str = Field(default="about:blank", json_schema_extra={"format": "uri-reference"},
+                      description="about:blank: the status and title say the kind of problem")
+    title: str = Field(description="The HTTP status phrase", examples=["Unprocessable Entity"])
+    status: int = Field(ge=400, le=599, description="The HTTP status code of the answer")
+    detail: str = Field(description="What is wrong with this request")
+    instance: str = Field(json_schema_extra={"format": "uri-reference"},
+                          description="The path of the request refused")
     field: str | None = Field(default=None, description="The input at fault, e.g. skeleton.positions or query.lang")
 
     model_config = ConfigDict(json_schema_extra={
-        "examples": [{"detail": "frame 3 joint LeftKnee has some coordinates NaN and others not",
-                      "field": "skeleton.positions"}]})
+        "examples": [{"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+                      "detail": "frame 3 joint LeftKnee has some coordinates NaN and others not",
+                      "instance": "/assess", "field": "skeleton.positions"}]})
 
 
 # ---------------------------------------------------------------------- assess

@@ -12,12 +12,12 @@ from kg import UnknownIdError, in_language
 
 router = APIRouter(tags=["knowledge graph"])
 
-NOT_FOUND = {404: {"model": Problem, "description": "No such id in the graph in force"},
-             422: {"model": Problem, "description": "Unknown language"}}
+LANG = {422: {"model": Problem, "description": "A language the graph has no coaching text in"}}
+NOT_FOUND = {404: {"model": Problem, "description": "No such id in the graph in force"}, **LANG}
 
 
 @router.get("/actions", response_model=list[ActionSummary], summary="Every action the graph knows",
-            responses=NOT_FOUND)
+            responses=LANG)
 async def list_actions(kg: GraphDep, lang: LangDep) -> list[ActionSummary]:
     """Action ids with their label in `?lang` and equipment, in id order."""
     return [ActionSummary(id=a.id, label=in_language(a.label, lang), equipment=a.equipment)

@@ -22,6 +22,7 @@ from api.report import render_page, render_problem, render_upload
 from api.service.clip_input import read_clip
 from api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep, get_lang
 from api.service.errors import ServiceError
+from api.service.schemas import Problem
 from clips.clip import Clip
 from clips.errors import ClipError
 from kg import KnowledgeGraph
@@ -57,7 +58,9 @@ def start(kg: GraphDep) -> HTMLResponse:
     return HTMLResponse(render_upload(actions, HTML_FORM_URL, "/report/example"))
 
 
-@router.get("/report/example", response_class=HTMLResponse, summary="The report page of the bundled example")
+@router.get("/report/example", response_class=HTMLResponse, summary="The report page of the bundled example",
+            responses={422: {"model": Problem, "description": "A language the graph has no coaching text in"},
+                       503: {"model": Problem, "description": "Every worker busy and the queue full; see Retry-After"}})
 async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep, settings: SettingsDep) -> HTMLResponse:
     """The bundled example set assessed and drawn as the report page, opening in ``?lang``."""
     async with limiter.slot():

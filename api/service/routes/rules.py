@@ -26,7 +26,10 @@ from kg.loader import SHAPES_FILE
 router = APIRouter(tags=["rules"])
 
 TURTLE = "text/turtle"
-FILE_DOC = "Path of a .ttl file inside the ontology folder"
+FILE_DOC = "Path of a .ttl file inside the ontology folder: relative, '/'-separated, no '.' or '..' parts"
+FILE_PATTERN = r"^(\.*[^/.\n][^/\n]*/)*[^/\n]*\.ttl$"
+"""What :data:`FILE_DOC` says, as the pattern FastAPI checks (422 otherwise): each folder holds a character
+other than a dot, the name ends in .ttl. A path that passes and still leaves the folder (a link) is a 400."""
 FILE_EXAMPLE = "actions/A16_barbell_back_squat.ttl"
 
 
@@ -91,10 +94,12 @@ async def list_rules(live: LiveDep) -> list[RuleFile]:
 
 @router.get("/rules/{file:path}", summary="One Turtle file", response_class=Response,
             responses={200: {"content": {TURTLE: {}}, "description": "The file, with its ETag"},
-                       400: {"model": Problem, "description": "A path outside the ontology folder"},
-                       404: {"model": Problem, "description": "No such file"}})
-async def get_rule_file(live: LiveDep,
-                        file: Annotated[str, Path(description=FILE_DOC, examples=[FILE_EXAMPLE])]) -> Response:
+                       400: {"model": Problem, "description": "A path that leads outside the ontology folder"},
+                       404: {"model": Problem, "description": "No such file"},
+                       422: {"model": Problem, "description": "Not a .ttl file path (see the pattern)"}})
+async def get_rule_file(
+    live: LiveDep, file: Annotated[str, Path(description=FILE_DOC, pattern=FILE_PATTERN, examples=[FILE_EXAMPLE])],
+) -> Response:
     """The file's Turtle text as it is on disk, with the `ETag` to send back as `If-Match` on a PUT."""
     rel = _relative(live, file)
     if (why := live.skipped.get(rel)) is not None:
@@ -109,16 +114,21 @@ async def get_rule_file(live: LiveDep,
 
 @router.put("/rules/{file:path}", summary="Edit a Turtle file and put it in force", response_model=RuleWritten,
             openapi_extra={"requestBody": {"required": True, "content": {TURTLE: {"schema": {"type": "string"}}}}},
-            responses={400: {"model": Problem, "description": "A path outside the ontology folder"},
+            responses={400: {"model": Problem, "description": "A path that leads outside the ontology folder, or "
+                                "a body that is not UTF-8"},
                        401: {"model": Problem, "description": "Missing or wrong bearer token"},
-                       403: {"model": Problem, "description": "Rule editing is off (no token configured)"},
+                       403: {"model": Problem, "description": "Rule editing is off (no token configured), or the "
+                             "shapes file"},
+                       404: {"model": Problem, "description": "No route: a path with a line break"},
                        412: {"model": Problem, "description": "The file changed since the ETag given"},
                        415: {"model": Problem, "description": "The body is not text/turtle"},
-                       422: {"model": RuleProblem, "description": "The edit would break the graph; nothing changed"},
-                       428: {"model": Problem, "description": "No If-Match (or If-None-Match: *)"}})
+                       422: {"model": RuleProblem, "description": "Not a .ttl file path (see the pattern), or the "
+                             "edit would break the graph (each message at its file:line); nothing changed"},
+                       428: {"model": Problem, "description": "No If-Match (or If-None-Match: *)"},
+                       503: {"model": Problem, "description": "The ontology folder cannot be written"}})
 async def put_rule_file(
     request: Request, live: LiveDep, settings: SettingsDep,
-    file: Annotated[str, Path(description=FILE_DOC, examples=[FILE_EXAMPLE])],
+    file: Annotated[str, Path(description=FILE_DOC, pattern=FILE_PATTERN, examples=[FILE_EXAMPLE])],
     authorization: Annotated[str | None, Header(description="Bearer <rules token>")] = None,
     if_match: Annotated[str | None, Header(description="ETag of the version this edit replaces")] = None,
     if_none_match: Annotated[str | None, Header(description="'*' to create a new file")] = None,
