@@ -106,7 +106,7 @@ BAD_ENTRIES = {
 
 def test_an_entry_there_at_start_is_skipped(http: httpx.Client) -> None:
     r = http.get("/readyz")
-    assert r.status_code == 200 and r.json()["status"] == "ready", r.text
+    assert r.status_code == 200 and r.json()["state"] == "ready", r.text
     assert "not UTF-8 text" in r.json()["skipped_files"][STRAY]
     assert STRAY not in {f["file"] for f in http.get("/rules").json()}
 
@@ -141,7 +141,7 @@ def test_a_folder_that_goes_away_is_503_until_it_is_back_and_watched_again(tmp_p
         assert http.get("/readyz").status_code == 200
         shutil.rmtree(root)
         down = wait_for(lambda: (r := http.get("/readyz")).status_code == 503 and r.json(), "503 without the folder")
-        assert down["status"] == "unready" and "rules folder" in down["down"], down
+        assert down["state"] == "unready" and down["status"] == 503 and "rules folder" in down["down"], down
         assert wait_for(lambda: "file watcher" in http.get("/readyz").json()["down"], "naming the watcher down")
         r = http.get("/rules")
         assert r.status_code == 503 and r.json()["field"] == "file", r.text
@@ -150,5 +150,5 @@ def test_a_folder_that_goes_away_is_503_until_it_is_back_and_watched_again(tmp_p
 
         copy_ontology(root)
         ready = wait_for(lambda: (r := http.get("/readyz")).status_code == 200 and r.json(), "ready again")
-        assert ready["status"] == "ready" and ready["down"] == {}
+        assert ready["state"] == "ready" and ready["down"] == {}
         still_serving(http, root)

@@ -47,10 +47,15 @@ class ServiceError(Exception):
 def problem(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None,
             messages: list[str] | None = None, *, scope: Scope) -> JSONResponse:
     """The answer to the refused request of ``scope``; ``messages`` lists each problem of a refused rule edit."""
-    members = {"title": HTTPStatus(status).phrase, "status": status, "detail": detail, "field": field,
-               "instance": _path(scope)}
+    members = problem_members(status, detail, field, scope=scope)
     body = Problem(**members) if messages is None else RuleProblem(**members, messages=messages)
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def problem_members(status: int, detail: str, field: str | None = None, *, scope: Scope) -> dict[str, object]:
+    """The RFC 9457 members (and ``field``) of a problem answering the request of ``scope``."""
+    return {"title": HTTPStatus(status).phrase, "status": status, "detail": detail, "field": field,
+            "instance": _path(scope)}
 
 
 def _path(scope: Scope) -> str:

@@ -167,7 +167,7 @@ class RejectedEditView(BaseModel):
 class Readiness(BaseModel):
     """What the worker serves, and what is not working: anything in ``down`` makes the answer a 503."""
 
-    status: Literal["ready", "unready"] = "ready"
+    state: Literal["ready", "unready"] = "ready"
     kg_version: str = Field(description="Version (content hash) of the knowledge graph in force")
     actions: int
     rules: int
@@ -189,6 +189,11 @@ class Readiness(BaseModel):
         "otherwise why the OS refused one (the parse-based guard still refuses SERVICE)"),
         examples=[None, "the OS refused a network namespace (Operation not permitted)"])
     pid: int = Field(description="The worker process that answered (several may share the port)")
+
+
+class UnreadyProblem(Readiness, Problem):
+    """The 503 of ``/readyz``: a problem whose extension members are the readiness, so ``down`` is read
+    alike in both answers."""
 
 
 # ---------------------------------------------------------------------- rules

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request, Response
 
 from api import core
 from api.service.deps import LiveDep, SettingsDep
-from api.service.schemas import Health, Readiness, RejectedEditView
+from api.service.errors import PROBLEM_JSON, problem_members
+from api.service.schemas import Health, Readiness, RejectedEditView, UnreadyProblem
 from kg.errors import QueryLimitError
 from kg.sparql import QueryService
 from models import manifest
@@ -32,8 +33,8 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, summary="The knowledge graph in force",
-            responses={503: {"model": Readiness, "description": "A part is down (see `down`): the rules folder "
-                             "cannot be read or the file watcher is restarting"}})
+            responses={503: {"model": UnreadyProblem, "description": "A part is down (see `down`): the rules "
+                             "folder cannot be read or the file watcher is restarting"}})
 async def readyz(request: Request, live: LiveDep, settings: SettingsDep) -> Response:
     """Readiness: the version of the knowledge graph in force and how many rules it holds, the model
     checkpoint in use (none: the service scores by the Turtle rules alone), the last rule edit refused (by PUT
@@ -43,12 +44,16 @@ async def readyz(request: Request, live: LiveDep, settings: SettingsDep) -> Resp
     down = dict(request.app.state.background.down)
     if live.folder_problem is not None:
         down[RULES_FOLDER] = live.folder_problem
-    body = Readiness(status="unready" if down else "ready", kg_version=kg.version, actions=len(kg.actions),
+    readiness = dict(state="unready" if down else "ready", kg_version=kg.version, actions=len(kg.actions),
                      rules=len(kg.rules), languages=core.languages(kg), **_scoring(settings.model),
                      last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
                      skipped_files=live.skipped, down=down, pid=os.getpid(),
                      sparql_isolation=await anyio.to_thread.run_sync(_isolation, request.app.state.queries))
-    return Response(body.model_dump_json(), status_code=503 if down else 200, media_type="application/json")
+    if not down:
+        return Response(Readiness(**readiness).model_dump_json(), media_type="application/json")
+    detail = "not ready: " + "; ".join(f"{part}: {why}" for part, why in down.items())
+    body = UnreadyProblem(**readiness, **problem_members(503, detail, scope=request.scope))
+    return Response(body.model_dump_json(), status_code=503, media_type=PROBLEM_JSON)
 
 
 def _isolation(queries: QueryService) -> str | None:
