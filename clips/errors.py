@@ -29,3 +29,15 @@ def from_validation_error(exc: ValidationError, prefix: str) -> ClipError:
     field = f"{prefix}.{loc}" if loc else prefix
     problem = "required" if first["type"] == "missing" else first["msg"]
     return ClipError(field, problem)
+
+
+class ClipTooLarge(ClipError):
+    """A clip input larger than a limit allows, refused from its declared size before it is read; ``limit``
+    names the limit (a field of :class:`clips.files.BundleLimits`), so a caller can say how to raise it."""
+
+    def __init__(self, field: str, problem: str, limit: str) -> None:
+        super().__init__(field, problem)
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[type[ClipTooLarge], tuple[str, str, str]]:  # type: ignore[override]
+        return type(self), (self.field, self.problem, self.limit)

@@ -9,7 +9,9 @@ extra), ``.npz`` clip bundles (skeleton on the internal joints, optional sEMG, w
 
 from __future__ import annotations
 
+import math
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ import numpy as np
 from clips.base import NPZ_SIGNATURE, require_signature
 from clips.clip import Clip
 from clips.emg import EMG
-from clips.errors import ClipError
+from clips.errors import ClipError, ClipTooLarge
 from clips.flex import read_skeleton_points
 from clips.layouts import JOINTS
 from clips.pose import available as pose_available
@@ -83,19 +85,35 @@ def save_bundle(path: str | Path, clip: Clip) -> None:
     np.savez_compressed(path, **arrays)
 
 
-def load_bundle(path: str | Path, action: str | None = None) -> Clip:
-    """Read a clip written by :func:`save_bundle`; a given ``action`` must agree with the stored one."""
+@dataclass(frozen=True)
+class BundleLimits:
+    """How much one bundle may unpack to: checked on the sizes its zip directory and .npy headers declare,
+    before any member is decompressed, so a small file that inflates to gigabytes costs nothing."""
+
+    max_bytes: int = 1024**3
+    """Uncompressed bytes of all members together (the zip directory's declared sizes)."""
+    max_seconds: float | None = None
+    """Longest skeleton or sEMG recording, from its declared length and stored rate (None: no limit)."""
+
+
+BUNDLE_MEMBERS = ("action", "skeleton_positions", "skeleton_fps", "skeleton_layout", "emg_samples", "emg_rate",
+                  "emg_channels")
+"""The members :func:`save_bundle` writes; any other member of an archive is never decompressed."""
+RECORDINGS = {"skeleton_positions": ("skeleton_fps", "skeleton.positions"), "emg_samples": ("emg_rate", "emg.samples")}
+"""Each recording member of a bundle, the member giving its rate, and the field its length is reported under."""
+HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def load_bundle(path: str | Path, action: str | None = None, limits: BundleLimits = BundleLimits()) -> Clip:
+    """Read a clip written by :func:`save_bundle`; a given ``action`` must agree with the stored one. A bundle
+    over ``limits`` is refused with a :class:`ClipTooLarge` naming the member, before it is decompressed."""
     require_signature(path, NPZ_SIGNATURE, "an .npz clip bundle", "clip.file")
     try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: {exc}") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ClipError("clip.file", f"{path} holds one array, not an .npz clip bundle")
-    try:
-        with data:
-            doc = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # object arrays, damaged members
+        with zipfile.ZipFile(path) as archive:
+            doc = _read_members(archive, path, limits)
+    except ClipError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # damaged members, a lying header
         raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: {exc}") from None
     for key in ("skeleton_positions", "skeleton_fps", "emg_samples", "emg_rate"):
         if key in doc and doc[key].dtype.kind not in "fiu":
@@ -119,6 +137,53 @@ def load_bundle(path: str | Path, action: str | None = None) -> Clip:
     if not chosen:
         raise ClipError("clip.action", f"{path} names no action; give one with --action")
     return Clip(action=chosen, skeleton=skeleton, emg=emg)
+
+
+def _read_members(archive: zipfile.ZipFile, path: str | Path, limits: BundleLimits) -> dict[str, np.ndarray]:
+    """The bundle's own members as arrays, each checked against ``limits`` on its declared size first: the
+    rates are read, then the recordings' declared lengths checked, and only then the recordings read."""
+    members = archive.infolist()
+    total = sum(info.file_size for info in members)
+    if total > limits.max_bytes:
+        largest = max(members, key=lambda info: info.file_size)
+        raise ClipTooLarge(f"clip.{largest.filename.removesuffix('.npy')}",
+                           f"{path} unpacks to {total / 2**20:.0f} MB, {largest.file_size / 2**20:.0f} MB of it in "
+                           f"{largest.filename}; a bundle may unpack to at most {limits.max_bytes / 2**20:.0f} MB",
+                           "max_bytes")
+    known = {info.filename.removesuffix(".npy"): info for info in members
+             if info.filename.removesuffix(".npy") in BUNDLE_MEMBERS}
+    shapes = {key: _declared_shape(archive, info, key, path) for key, info in known.items()}
+    doc = {key: _read(archive, info) for key, info in known.items() if key not in RECORDINGS}
+    for key, (rate_key, field) in RECORDINGS.items():
+        rate = doc.get(rate_key)
+        if limits.max_seconds is None or key not in shapes or not shapes[key] or rate is None or rate.size != 1 \
+                or rate.dtype.kind not in "fiu" or not rate.reshape(-1)[0] > 0:
+            continue  # an unusable rate is refused, naming it, when the clip is built
+        seconds = shapes[key][0] / float(rate.reshape(-1)[0])
+        if seconds > limits.max_seconds:
+            raise ClipTooLarge(field, f"{seconds:.0f} s of recording in the bundle's {key}; one request carries at "
+                               f"most {limits.max_seconds:g} s", "max_seconds")
+    return doc | {key: _read(archive, known[key]) for key in RECORDINGS if key in known}
+
+
+def _declared_shape(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: str | Path) -> tuple[int, ...]:
+    """The shape a member's .npy header declares, read without decompressing the data; a member whose data
+    would not fit in its declared uncompressed size, or that holds Python objects, is refused."""
+    with archive.open(info) as handle:
+        version = np.lib.format.read_magic(handle)  # a ValueError when it is no .npy: "cannot read" the file
+        if version not in HEADER_READERS:
+            raise ClipError(f"clip.{key}", f"unsupported .npy format version {version[0]}.{version[1]}")
+        shape, _, dtype = HEADER_READERS[version](handle)
+    if dtype.hasobject:
+        raise ClipError("clip.file", f"cannot read {path} as an .npz clip bundle: its {key} holds Python objects")
+    if math.prod(shape) * dtype.itemsize > info.file_size:
+        raise ClipError(f"clip.{key}", f"declares {shape} {dtype} but holds only {info.file_size} bytes: damaged")
+    return shape
+
+
+def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as handle:
+        return np.lib.format.read_array(handle, allow_pickle=False)
 
 
 def _scalar(doc: dict[str, np.ndarray], key: str) -> float:
@@ -169,15 +234,17 @@ def load_emg(path: str | Path, sampling_rate: float | None = None) -> EMG:
 
 
 def load_clip(path: str | Path, action: str | None = None, layout: str = "MediaPipe-33", fps: float | None = None,
-              emg: str | Path | None = None, emg_rate: float | None = None) -> Clip:
-    """A clip from a bundle or a skeleton file, with optional sEMG from a second file. A skeleton file without
-    a frame rate is read at ``fps``, else at :data:`DEFAULT_FPS` (see :func:`assumed_fps`)."""
+              emg: str | Path | None = None, emg_rate: float | None = None,
+              bundle_limits: BundleLimits = BundleLimits()) -> Clip:
+    """A clip from a bundle (read within ``bundle_limits``) or a skeleton file, with optional sEMG from a second
+    file. A skeleton file without a frame rate is read at ``fps``, else at :data:`DEFAULT_FPS` (see
+    :func:`assumed_fps`)."""
     path = Path(path)
     fps = DEFAULT_FPS if fps is None else check_rate(fps, FPS_RANGE, "skeleton.fps", "fps")
     if emg_rate is not None:
         check_rate(emg_rate, EMG_RATE_RANGE, "emg.sampling_rate", "Hz")
     if path.suffix.lower() == ".npz":
-        clip = load_bundle(path, action)
+        clip = load_bundle(path, action, bundle_limits)
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         if not action:
             raise ClipError("clip.action", f"{path.name} does not say which action it shows; give one with --action")

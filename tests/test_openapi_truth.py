@@ -72,7 +72,7 @@ def test_every_error_is_documented_as_problem_json_and_lang_as_the_graphs_langua
             for status, answer in operation["responses"].items():
                 if int(status) >= 400:
                     assert list(answer["content"]) == [PROBLEM_JSON], (method, path, status)
-                    assert answer["content"][PROBLEM_JSON]["schema"]["$ref"].endswith("Problem")  # Problem or a subclass
+                    assert answer["content"][PROBLEM_JSON]["schema"]["$ref"].endswith("Problem")  # or a subclass
             for parameter in operation.get("parameters", []):
                 if parameter["name"] == "lang":
                     assert parameter["schema"]["enum"] == languages, (method, path)

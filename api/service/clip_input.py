@@ -4,30 +4,51 @@ that answers it (the JSON ``Assessment`` and the HTML report page), so both refu
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api import core
+from api.service.config import ENV_PREFIX, Settings
 from api.service.errors import ServiceError
 from api.service.schemas import AssessRequest
 from clips.clip import Clip
-from clips.errors import ClipError
+from clips.errors import ClipError, ClipTooLarge
+from clips.files import BundleLimits
 from kg import KnowledgeGraph, UnknownIdError
 
 Decoder = Callable[[KnowledgeGraph], tuple[Clip, float | None]]
 """CPU work that turns the request's bytes into a clip and the frame rate assumed for it (run it off the loop)."""
 
 
-async def read_clip(request: Request, max_seconds: float) -> Decoder:
+@asynccontextmanager
+async def read_clip(request: Request, settings: Settings) -> AsyncIterator[Decoder]:
     """Receive the body (JSON, or multipart with a ``bundle`` file and an optional ``action`` field) and
-    return the decoding still to do; a wrong content type or form is refused here, before any CPU work,
-    and a modality longer than ``max_seconds`` when decoded (413)."""
-    decode = await _decoder(request)
+    yield the decoding still to do; a wrong content type or form is refused here, before any CPU work, and
+    a modality longer than ``settings.max_clip_s`` (413). An upload goes to a temporary file, never whole
+    into memory, which is removed on leaving."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "application/json":
+        body = await request.body()
+        yield _checked(lambda kg: (_from_json(kg, body), None), settings.max_clip_s)
+    elif media_type == "multipart/form-data":
+        limits = BundleLimits(max_bytes=settings.max_bundle_bytes, max_seconds=settings.max_clip_s)
+        with tempfile.TemporaryDirectory(prefix="flexaqa-upload-") as folder:
+            path = os.path.join(folder, "bundle.npz")
+            action = await _receive_bundle(request, path)
+            yield _checked(lambda kg: _from_bundle(kg, path, action, limits), settings.max_clip_s)
+    else:
+        raise ServiceError(415, f"send application/json or multipart/form-data, not {media_type or 'no content type'}",
+                           "content-type")
 
+
+def _checked(decode: Decoder, max_seconds: float) -> Decoder:
     def checked(kg: KnowledgeGraph) -> tuple[Clip, float | None]:
         clip, assumed_fps = decode(kg)
         _check_length(clip, max_seconds)
@@ -48,23 +69,20 @@ def _check_length(clip: Clip, max_seconds: float) -> None:
                                "(FLEXAQA_MAX_CLIP_S)", field)
 
 
-async def _decoder(request: Request) -> Decoder:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "application/json":
-        body = await request.body()
-        return lambda kg: (_from_json(kg, body), None)
-    if media_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
+async def _receive_bundle(request: Request, path: str) -> str | None:
+    """Parse the form, copy its ``bundle`` file to ``path`` (in chunks) and return its ``action`` field."""
+    form = await request.form(max_files=1, max_fields=4)
+    try:
         upload, action = form.get("bundle"), form.get("action")
         if not isinstance(upload, UploadFile):
             raise ServiceError(422, "missing: upload the clip bundle as a file field named 'bundle'", "bundle")
         if action is not None and not isinstance(action, str):
             raise ServiceError(422, "must be a text field, not a file", "action")
-        data = await upload.read()
+        with open(path, "wb") as handle:
+            await anyio.to_thread.run_sync(shutil.copyfileobj, upload.file, handle)
+        return action or None
+    finally:
         await form.close()
-        return lambda kg: _from_bundle(kg, data, action or None)
-    raise ServiceError(415, f"send application/json or multipart/form-data, not {media_type or 'no content type'}",
-                       "content-type")
 
 
 def _from_json(kg: KnowledgeGraph, body: bytes) -> Clip:
@@ -81,16 +99,18 @@ def _from_json(kg: KnowledgeGraph, body: bytes) -> Clip:
         raise ServiceError(422, exc.problem, exc.field) from None
 
 
-def _from_bundle(kg: KnowledgeGraph, data: bytes, action: str | None) -> tuple[Clip, float | None]:
-    fd, path = tempfile.mkstemp(suffix=".npz", prefix="flexaqa-upload-")
+LIMIT_SETTINGS = {"max_bytes": "max_bundle_mb", "max_seconds": "max_clip_s"}
+"""The setting behind each field of :class:`clips.files.BundleLimits`, named in a 413."""
+
+
+def _from_bundle(kg: KnowledgeGraph, path: str, action: str | None, limits: BundleLimits) -> tuple[Clip, float | None]:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return core.open_clip(kg, path, action=action)
+        return core.open_clip(kg, path, action=action, bundle_limits=limits)
     except UnknownIdError as exc:
         raise ServiceError(422, str(exc), "action") from None
     except ClipError as exc:  # the temporary file's name means nothing to the client
         field = "bundle" if exc.field == "clip.file" else exc.field
-        raise ServiceError(422, exc.problem.replace(path, "the uploaded bundle"), field) from None
-    finally:
-        os.unlink(path)
+        detail = exc.problem.replace(path, "the uploaded bundle")
+        if isinstance(exc, ClipTooLarge):
+            raise ServiceError(413, f"{detail} ({ENV_PREFIX}{LIMIT_SETTINGS[exc.limit].upper()})", field) from None
+        raise ServiceError(422, detail, field) from None

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     max_body_mb: float = Field(default=64.0, gt=0, le=4096, description="largest request body accepted")
     max_clip_s: float = Field(default=600.0, gt=0, le=86_400,
                               description="longest skeleton or sEMG recording one request may carry, in seconds")
+    max_bundle_mb: float = Field(default=256.0, gt=0, le=65_536,
+                                 description="most an uploaded clip bundle may unpack to, in MB (checked on its "
+                                 "members' declared sizes, before decompressing)")
     sparql_workers: int = Field(default=2, ge=1, le=32, description="sandboxed SPARQL worker processes")
     sparql_timeout_s: float = Field(default=5.0, gt=0, le=600, description="time limit of one user query")
     sparql_max_results: int = Field(default=10_000, ge=1, le=10_000_000, description="rows or triples per query")
@@ -57,6 +60,10 @@ class Settings(BaseModel):
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    @property
+    def max_bundle_bytes(self) -> int:
+        return int(self.max_bundle_mb * 1024 * 1024)
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``FLEXAQA_*`` variables: how worker processes started by uvicorn receive them."""

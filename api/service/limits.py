@@ -1,8 +1,9 @@
 """Back-pressure: a body-size cap, and a bounded pool of assessment slots with a short queue.
 
 Assessment is CPU work in threads; letting every request start one would make all of them slow. A
-request waits for one of ``slots`` only while fewer than ``queue`` others wait; past that it is told to
-come back later (503 + Retry-After) instead of piling up.
+request waits for one of ``slots`` only while fewer than ``queue`` others wait (receiving their body or
+waiting for a worker); past that it is told to come back later (503 + Retry-After) before its body is
+read, instead of piling up.
 """
 
 from __future__ import annotations
@@ -48,28 +49,35 @@ class BodyLimit:
 
 
 class WorkLimiter:
-    """At most ``slots`` jobs at once and ``queue`` waiting; any more are refused with a 503."""
+    """At most ``slots`` jobs at once and ``queue`` more admitted; any more are refused with a 503 at once,
+    before their body is read."""
 
     def __init__(self, slots: int, queue: int, retry_after_s: int) -> None:
         self.slots, self.queue, self.retry_after_s = slots, queue, retry_after_s
         self._semaphore = anyio.Semaphore(slots)
-        self._waiting = 0
+        self._admitted = 0
 
     @property
     def busy(self) -> int:
         return self.slots - self._semaphore.value
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        if self._semaphore.value == 0 and self._waiting >= self.queue:
-            raise ServiceError(503, f"all {self.slots} assessment workers are busy and {self._waiting} requests "
+    async def admit(self) -> AsyncIterator[anyio.Semaphore]:
+        """One of ``slots + queue`` places, or a 503: taken before the request's body is received (a busy
+        server does not read and parse an upload only to refuse it) and held until the answer. Yields the
+        worker slot to hold (``async with``) for the CPU work."""
+        if self._admitted >= self.slots + self.queue:
+            waiting = self._admitted - self.busy
+            raise ServiceError(503, f"all {self.slots} assessment workers are busy and {waiting} requests "
                                "are waiting; try again shortly", None, {"Retry-After": str(self.retry_after_s)})
-        self._waiting += 1
+        self._admitted += 1
         try:
-            await self._semaphore.acquire()
+            yield self._semaphore
         finally:
-            self._waiting -= 1
-        try:
+            self._admitted -= 1
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Admission and a worker at once, for work without a body to receive."""
+        async with self.admit() as worker, worker:
             yield
-        finally:
-            self._semaphore.release()

@@ -1,7 +1,8 @@
 """``POST /assess``: score a clip sent as JSON or as an uploaded clip bundle.
 
-Decoding, validation and scoring are CPU work: they run in a worker thread, inside one of a bounded
-number of slots (see :mod:`api.service.limits`), so the event loop keeps answering meanwhile.
+A request is admitted (or refused with a 503) before its body is received. Decoding, validation and
+scoring are CPU work: they run in a worker thread, inside one of a bounded number of slots (see
+:mod:`api.service.limits`), so the event loop keeps answering meanwhile.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ REQUEST_BODY = {
     response_model=Assessment,
     openapi_extra={"requestBody": REQUEST_BODY},
     responses={400: {"model": Problem, "description": "A multipart body that cannot be parsed"},
-               413: {"model": Problem, "description": "Body too large, or a recording longer than FLEXAQA_MAX_CLIP_S"},
+               413: {"model": Problem, "description": "Body too large, or a clip longer or larger when "
+                                                      "unpacked than the limits (the field is named)"},
                415: {"model": Problem, "description": "Neither JSON nor multipart/form-data"},
                422: {"model": Problem, "description": "A field of the clip is unusable (the field is named)"},
                503: {"model": Problem, "description": "Every worker busy and the queue full; see Retry-After"}},
@@ -53,13 +55,14 @@ async def assess(
     `S = (1 - W_obs / W_max) * 100` with its interval, every error traced to its rule's Turtle file and
     line, and coaching cues heaviest first in `?lang`.
     """
-    decode = await read_clip(request, settings.max_clip_s)
+    async with limiter.admit() as worker, read_clip(request, settings) as decode:
 
-    def job() -> Assessment:  # a ClipError from the assessment is answered 422 by the app's handler
-        clip, assumed_fps = decode(kg)
-        found = core.model_findings(kg, clip) if settings.model else ()
-        return core.assess_clip(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=found)
+        def job() -> Assessment:  # a ClipError from the assessment is answered 422 by the app's handler
+            clip, assumed_fps = decode(kg)
+            found = core.model_findings(kg, clip) if settings.model else ()
+            return core.assess_clip(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps,
+                                    model_findings=found)
 
-    async with limiter.slot():
-        report = await anyio.to_thread.run_sync(job)
+        async with worker:
+            report = await anyio.to_thread.run_sync(job)
     return Response(report.model_dump_json(), media_type="application/json")

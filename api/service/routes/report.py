@@ -76,8 +76,7 @@ async def assess_html(request: Request, kg: GraphDep, limiter: LimiterDep, setti
     is a page too) is a page saying why, with the status the JSON route gives."""
     try:
         lang = get_lang(kg, lang)
-        decode = await read_clip(request, settings.max_clip_s)
-        async with limiter.slot():
+        async with limiter.admit() as worker, read_clip(request, settings) as decode, worker:
             page = await anyio.to_thread.run_sync(lambda: _page(kg, *decode(kg), lang, settings.model))
     except ServiceError as exc:
         return HTMLResponse(render_problem(exc.status, exc.detail, exc.field), exc.status, exc.headers)
