@@ -84,6 +84,18 @@ def test_a_client_leaving_mid_upload_is_logged_as_a_disconnect(tmp_path: Path) -
     assert "Traceback" not in text and "ERROR" not in text, text
 
 
+def test_a_client_leaving_mid_upload_is_no_traceback_without_the_access_log(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with running_server("--no-model", log=log, env={"FLEXAQA_ACCESS_LOG": "false"}) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(b"POST /assess HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 10000000\r\n\r\n" + b'{"action": "A16", "skeleton": [' * 1000)
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        with pytest.raises(pytest.fail.Exception):  # a traceback, were there one, is written within seconds
+            _wait_for(log, r"Traceback|ERROR", limit_s=5)
+
+
 # ---------------------------------------------------------------------- serve says where it is
 
 

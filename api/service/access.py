@@ -13,12 +13,11 @@ import os
 import sys
 import time
 
-from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.service.errors import CLIENT_CLOSED
+
 log = logging.getLogger("flexaqa.access")
-CLIENT_CLOSED = 499
-"""The status logged for a request its client gave up on before an answer (nginx's "client closed request")."""
 
 
 def configure() -> None:
@@ -53,9 +52,8 @@ class AccessLog:
         line: dict[str, object] = {"method": scope["method"], "path": scope["path"]}
         try:
             await self.app(scope, receive, record)
-        except ClientDisconnect:  # mid-upload: nobody is left to answer, and no server fault to trace
-            status = CLIENT_CLOSED
-            line["error"] = "client disconnected"
         finally:
+            if status == CLIENT_CLOSED:  # the answer errors.py gives a client that went away mid-upload
+                line["error"] = "client disconnected"
             line |= {"status": status, "ms": round((time.perf_counter() - start) * 1000, 2), "pid": os.getpid()}
             log.info(json.dumps(line))

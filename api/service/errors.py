@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from api.service.schemas import Problem, RuleProblem
@@ -25,6 +26,8 @@ from kg.errors import QueryError, QueryLimitError
 log = logging.getLogger("flexaqa.service")
 
 PROBLEM_JSON = "application/problem+json"
+CLIENT_CLOSED = 499
+"""The status of a request its client gave up on before an answer (nginx's "client closed request")."""
 COMPONENTS = "#/components/schemas/"
 FASTAPI_422 = ("HTTPValidationError", "ValidationError")
 """The components of FastAPI's own 422 body, which this service never sends (see :func:`document`)."""
@@ -102,6 +105,11 @@ def install(app: FastAPI, retry_after_s: int) -> None:
         detail = f"no route answers {request.url.path}; /docs lists them" if exc.status_code == 404 else exc.detail
         return problem(exc.status_code, str(detail), FIELDS.get(exc.status_code), headers or None, scope=request.scope)
 
+    async def disconnected(request: Request, _: ClientDisconnect) -> Response:
+        """Mid-upload: nobody is left to answer, and there is no server fault to trace."""
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return Response(status_code=CLIENT_CLOSED)
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal error; the server log has the details", scope=request.scope)
@@ -112,6 +120,7 @@ def install(app: FastAPI, retry_after_s: int) -> None:
     app.add_exception_handler(QueryError, query_error)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(Exception, unexpected)
 
 
