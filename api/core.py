@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from kg import KnowledgeGraph, LiveGraph, UnknownIdError
-from kg.graph import default_root
-from kg.loader import parse_file, place_file, read_turtle
+from flexaqa.kg import KnowledgeGraph, LiveGraph, UnknownIdError
+from flexaqa.kg.graph import default_root
+from flexaqa.kg.loader import parse_file, place_file, read_turtle
 
 if TYPE_CHECKING:
-    from api.report import ReportInput
-    from clips.clip import Clip
-    from engine.evidence import ModelFinding
-    from engine.report import Assessment
-    from models.predict import Predictor
+    from flexaqa.api.report import ReportInput
+    from flexaqa.clips.clip import Clip
+    from flexaqa.engine.evidence import ModelFinding
+    from flexaqa.engine.report import Assessment
+    from flexaqa.models.predict import Predictor
 
 ONTOLOGY_ENV = "FLEXAQA_ONTOLOGY"
 EXAMPLE_CLIP = Path(__file__).resolve().parent / "examples" / "example_set.npz"
@@ -42,8 +42,8 @@ def ontology_root(explicit: str | Path | None = None) -> Path:
 def graph_checks() -> list:
     """Checks of a graph beyond SHACL: detectors name features, joints and muscles the engine knows, and fault
     motions degrees of freedom the synthetic body has."""
-    from engine.detectors import check_detectors
-    from synth.body import check_degrees_of_freedom
+    from flexaqa.engine.detectors import check_detectors
+    from flexaqa.synth.body import check_degrees_of_freedom
 
     return [check_detectors, check_degrees_of_freedom]
 
@@ -85,7 +85,7 @@ def open_clip(kg: KnowledgeGraph, path: str | Path, action: str | None = None, f
     """A clip from a file (see :func:`clips.files.load_clip` for the options), its action checked against
     the graph before the file is read, and the frame rate assumed for it (None when the file or ``fps`` gave
     one), which :func:`assess_clip` states in the report."""
-    from clips.files import assumed_fps, load_clip
+    from flexaqa.clips.files import assumed_fps, load_clip
 
     if action is not None:
         kg.action(action)
@@ -102,7 +102,7 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
     line and the service ask for them unless told ``--no-model``) speak for the rules whose detectors
     abstained. ``min_confidence`` overrides the keypoint layout's default cut
     (``clips.layouts.Layout.min_confidence``)."""
-    from engine.assess import assess
+    from flexaqa.engine.assess import assess
 
     check_language(kg, lang)
     return assess(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps, model_findings=model_findings,
@@ -113,7 +113,7 @@ def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool 
 def shipped_manifest() -> dict | None:
     """The shipped checkpoint's manifest (:mod:`models.manifest`), read once per process as the checkpoint is
     loaded once: a batch of clips does not reopen the archive for each."""
-    from models import manifest
+    from flexaqa.models import manifest
 
     return manifest.read(DEFAULT_CHECKPOINT)
 
@@ -126,7 +126,7 @@ def model_findings(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None 
     """What the shipped checkpoint says of the clip's repetitions; none when it cannot serve, or when its
     manifest (read without torch) says it does not speak for this clip, as for a 2D view of a model trained on
     3D skeletons: the rules then answer at the rules' own speed, and the log says why, once per process."""
-    from models import manifest
+    from flexaqa.models import manifest
 
     header = shipped_manifest()
     reason = None if header is None else manifest.declines(header, clip)
@@ -138,7 +138,7 @@ def model_findings(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None 
     predictor = load_model(kg)
     if predictor is None:
         return ()
-    from models.checkpoint import CheckpointError
+    from flexaqa.models.checkpoint import CheckpointError
 
     try:
         return predictor.findings(kg, clip, min_confidence)
@@ -164,8 +164,8 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
     with _LOADING:
         if path not in _PREDICTORS:
             try:
-                from models.checkpoint import CheckpointError
-                from models.predict import Predictor
+                from flexaqa.models.checkpoint import CheckpointError
+                from flexaqa.models.predict import Predictor
             except ImportError as exc:
                 logger.warning("learned scorer unavailable (%s): assessing with the rules only", exc)
                 return None
@@ -184,8 +184,8 @@ def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: 
     language of the graph (the page switches language without asking again), its skeleton, sEMG, key-step
     spans and the action's part of the graph; it opens in ``lang``. Rules link under ``rule_base``
     (``/rules/`` when served)."""
-    from api.report import build_input
-    from engine.assess import assess_in_languages
+    from flexaqa.api.report import build_input
+    from flexaqa.engine.assess import assess_in_languages
 
     check_language(kg, lang)
     assessments = assess_in_languages(kg, clip, languages(kg), explain=True,
@@ -216,8 +216,8 @@ CLIP_LINE_FIELDS = tuple(ClipLine.model_fields)
 def clip_paths(inputs: Sequence[str | Path]) -> list[Path]:
     """The clips named by ``inputs``: files as given; a folder of OpenPose frames (``*_keypoints.json``) is one
     clip; any other folder gives its clip files and OpenPose sub-folders, in name order."""
-    from clips.errors import ClipError
-    from clips.files import SKELETON_SUFFIXES, VIDEO_SUFFIXES
+    from flexaqa.clips.errors import ClipError
+    from flexaqa.clips.files import SKELETON_SUFFIXES, VIDEO_SUFFIXES
 
     found: list[Path] = []
     for given in map(Path, inputs):
@@ -245,7 +245,7 @@ def assess_many(kg: KnowledgeGraph, paths: Sequence[str | Path], action: str | N
     its ``problem`` and the batch goes on. ``progress`` shows a bar on stderr when it is a terminal."""
     from tqdm import tqdm
 
-    from clips.errors import ClipError
+    from flexaqa.clips.errors import ClipError
 
     check_language(kg, lang)
     if action is not None:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from clips.layouts import JOINT_INDEX, get_layout
-from clips.skeleton import resample
-from kg import KnowledgeGraph
-from synth.generate import synthetic_set
+from flexaqa.clips.layouts import JOINT_INDEX, get_layout
+from flexaqa.clips.skeleton import resample
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.generate import synthetic_set
 
 FPS = 30.0
 SECONDS = 2.0
@@ -45,7 +45,7 @@ def coco_side_view(kg: KnowledgeGraph, action: str, seed: int) -> np.ndarray:
 def flexaqa(*args: str) -> float:
     """Seconds one ``flexaqa`` process takes, start to exit; a failure stops the benchmark."""
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "flexaqa", *args], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if run.returncode != 0:
         raise SystemExit(f"flexaqa {' '.join(args)} failed:\n{run.stderr}")

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 from timing import median_ms  # bench/timing.py, beside this script
 
-from clips.clip import Clip
-from clips.emg import EMG, bandpass, envelope, median_frequency, notch, preprocess
-from clips.flex import FPS, FlexDataset, emg_path, read_skeleton_points, skeleton_path, write_sample
-from clips.readers import read_emg_csv
-from clips.segmentation import segment_skeleton
-from clips.skeleton import Skeleton, centre_on_pelvis, fill_gaps, resample, scale_by_torso
-from clips.video import Video, probe_video, read_video, write_video
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import EMG, bandpass, envelope, median_frequency, notch, preprocess
+from flexaqa.clips.flex import FPS, FlexDataset, emg_path, read_skeleton_points, skeleton_path, write_sample
+from flexaqa.clips.readers import read_emg_csv
+from flexaqa.clips.segmentation import segment_skeleton
+from flexaqa.clips.skeleton import Skeleton, centre_on_pelvis, fill_gaps, resample, scale_by_torso
+from flexaqa.clips.video import Video, probe_video, read_video, write_video
 
 REAL_VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video" / "squat_gym_side.mp4"
 FRAMES, EMG_RATE, EMG_CHANNELS = 103, 2000.0, 16

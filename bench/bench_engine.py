@@ -9,13 +9,13 @@ import argparse
 
 from timing import median_ms  # bench/timing.py, beside this script
 
-from clips.segmentation import repetitions
-from engine.assess import assess, recording_of
-from engine.detectors import evaluate
-from engine.scoring import Observation, repetition_score
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
-from synth.generate import synthetic_set
+from flexaqa.clips.segmentation import repetitions
+from flexaqa.engine.assess import assess, recording_of
+from flexaqa.engine.detectors import evaluate
+from flexaqa.engine.scoring import Observation, repetition_score
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.generate import synthetic_set
 
 
 def main() -> None:

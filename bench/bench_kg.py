@@ -13,15 +13,15 @@ import sys
 import rdflib
 from timing import median_ms  # bench/timing.py, beside this script
 
-from kg import KnowledgeGraph
-from kg import queries as named
-from kg.graph import PREFIXES
-from kg.loader import parse_ontology
-from kg.validation import to_rdflib
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg import queries as named
+from flexaqa.kg.graph import PREFIXES
+from flexaqa.kg.loader import parse_ontology
+from flexaqa.kg.validation import to_rdflib
 
 COLD = """
 import time; t0 = time.perf_counter()
-from kg import KnowledgeGraph
+from flexaqa.kg import KnowledgeGraph
 t1 = time.perf_counter(); KnowledgeGraph.load(); t2 = time.perf_counter()
 print(t1 - t0, t2 - t1)
 """

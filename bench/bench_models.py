@@ -14,14 +14,14 @@ import time
 import torch
 from timing import median_ms  # bench/timing.py, beside this script
 
-from api.core import DEFAULT_CHECKPOINT
-from kg import KnowledgeGraph
-from models import checkpoint
-from models.graph_encoder import graph_inputs
-from models.inputs import clip_inputs, stack
-from models.predict import Predictor
-from models.scorer import expected_score
-from synth.generate import synthetic_set
+from flexaqa.api.core import DEFAULT_CHECKPOINT
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.models import checkpoint
+from flexaqa.models.graph_encoder import graph_inputs
+from flexaqa.models.inputs import clip_inputs, stack
+from flexaqa.models.predict import Predictor
+from flexaqa.models.scorer import expected_score
+from flexaqa.synth.generate import synthetic_set
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from bench_service import drive, free_port, squat_bundle, start_server
 from load_service import MEMORY_GROWTH_LIMIT, tree_rss_mb
 
-from api import core
+from flexaqa.api import core
 
 BOMB_BYTES = 2 * 1024**3
 LONG_FRAMES = 200_000

@@ -28,12 +28,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from api import core
-from clips.clip import Clip
-from clips.files import save_bundle
-from kg import KnowledgeGraph, queries
-from ontology import ONTOLOGY_DIR
-from synth.generate import synthetic_set
+from flexaqa.api import core
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.files import save_bundle
+from flexaqa.kg import KnowledgeGraph, queries
+from flexaqa.ontology import ONTOLOGY_DIR
+from flexaqa.synth.generate import synthetic_set
 
 WARMUP = 5
 QUERY = ("errors_in_phase", {"action": "A16", "phase": "Eccentric", "lang": "en"})
@@ -47,7 +47,7 @@ def free_port() -> int:
 
 def start_server(port: int, workers: int = 1, env: dict[str, str] | None = None, *args: str) -> subprocess.Popen:
     """``flexaqa serve ARGS`` on loopback with ``workers`` processes, returned once /healthz answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers),
+    proc = subprocess.Popen([sys.executable, "-m", "flexaqa", "serve", "--port", str(port), "--workers", str(workers),
                              *args],
                             env={**os.environ, "FLEXAQA_ACCESS_LOG": "false", **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the tables stay readable

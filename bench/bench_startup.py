@@ -23,8 +23,8 @@ from pathlib import Path
 
 from bench_batch import coco_side_view
 
-from clips.layouts import get_layout
-from kg import KnowledgeGraph
+from flexaqa.clips.layouts import get_layout
+from flexaqa.kg import KnowledgeGraph
 
 
 def write_csv(frames, path: Path) -> None:
@@ -39,7 +39,7 @@ def write_csv(frames, path: Path) -> None:
 
 def run(args: list[str], importtime: bool = False) -> subprocess.CompletedProcess:
     flags = ["-X", "importtime"] if importtime else []
-    done = subprocess.run([sys.executable, *flags, "-m", "api.cli", *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, *flags, "-m", "flexaqa", *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"flexaqa {' '.join(args)} failed:\n{done.stderr[-2000:]}")
     return done

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kg import KnowledgeGraph
-from synth.generate import Options, generate
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.generate import Options, generate
 
 
 def main() -> None:

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clips.flex import FPS
-from clips.video import Video, read_video, write_video
-from kg import KnowledgeGraph
-from models.frames import repetition_frames, stack_frames
-from models.video_encoder import VideoEncoder
-from synth.generate import simulate
-from synth.render import render_side_view
+from flexaqa.clips.flex import FPS
+from flexaqa.clips.video import Video, read_video, write_video
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.models.frames import repetition_frames, stack_frames
+from flexaqa.models.video_encoder import VideoEncoder
+from flexaqa.synth.generate import simulate
+from flexaqa.synth.render import render_side_view
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "squat_gym_side.mp4"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from bench_service import drive, free_port, squat_bundle, start_server
 
-from api import core
+from flexaqa.api import core
 
 MEMORY_GROWTH_LIMIT = 0.10
 

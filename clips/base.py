@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clips.errors import ClipError, from_validation_error
+from flexaqa.clips.errors import ClipError, from_validation_error
 
 
 class ClipModel(BaseModel):

@@ -23,8 +23,8 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 
-from clips.base import freeze
-from clips.errors import ClipError
+from flexaqa.clips.base import freeze
+from flexaqa.clips.errors import ClipError
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import BaseModel, ConfigDict
 from scipy.ndimage import gaussian_filter1d
 
-from clips.errors import ClipError
-from clips.layouts import JOINT_INDEX, get_layout
-from clips.skeleton import Skeleton, fill_gaps, median_torso_length
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import JOINT_INDEX, get_layout
+from flexaqa.clips.skeleton import Skeleton, fill_gaps, median_torso_length
 
 logger = logging.getLogger(__name__)
 

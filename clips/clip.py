@@ -6,11 +6,11 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from clips.base import ClipModel
-from clips.emg import EMG
-from clips.errors import ClipError
-from clips.skeleton import Skeleton
-from clips.video import Video
+from flexaqa.clips.base import ClipModel
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.clips.video import Video
 
 
 class ClipMetadata(BaseModel):

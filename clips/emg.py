@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, field_validator, model_validator
 
-from clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
-from clips.errors import ClipError
+from flexaqa.clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
+from flexaqa.clips.errors import ClipError
 
 BAND_HZ = (20.0, 450.0)
 BAND_ORDER = 2

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from clips.base import NPZ_SIGNATURE, require_signature
-from clips.clip import Clip
-from clips.emg import EMG
-from clips.errors import ClipError, ClipTooLarge
-from clips.flex import read_skeleton_points
-from clips.layouts import JOINTS
-from clips.pose import available as pose_available
-from clips.pose import estimate_pose
-from clips.readers import (
+from flexaqa.clips.base import NPZ_SIGNATURE, require_signature
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.errors import ClipError, ClipTooLarge
+from flexaqa.clips.flex import read_skeleton_points
+from flexaqa.clips.layouts import JOINTS
+from flexaqa.clips.pose import available as pose_available
+from flexaqa.clips.pose import estimate_pose
+from flexaqa.clips.readers import (
     json_carries_rate,
     read_emg_csv,
     read_emg_mat,
@@ -34,8 +34,8 @@ from clips.readers import (
     read_skeleton_json,
     read_skeleton_npy,
 )
-from clips.skeleton import Skeleton
-from clips.video import probe_video, read_video
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.clips.video import probe_video, read_video
 
 SKELETON_SUFFIXES = (".npz", ".csv", ".json", ".npy")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv")

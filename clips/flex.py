@@ -23,14 +23,14 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from clips.cache import Packed, ParsedCache
-from clips.clip import Clip
-from clips.emg import EMG
-from clips.errors import ClipError
-from clips.layouts import JOINTS
-from clips.readers import read_emg_csv
-from clips.skeleton import Skeleton
-from clips.video import Video, read_frame_folder, write_frame_folder
+from flexaqa.clips.cache import Packed, ParsedCache
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import JOINTS
+from flexaqa.clips.readers import read_emg_csv
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.clips.video import Video, read_frame_folder, write_frame_folder
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

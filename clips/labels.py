@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from clips.errors import ClipError
+from flexaqa.clips.errors import ClipError
 
 LABELS_FILE = "labels.json"
 FORMAT_VERSION = 1

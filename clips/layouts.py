@@ -13,8 +13,8 @@ from types import MappingProxyType
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from clips.base import as_float_array
-from clips.errors import ClipError
+from flexaqa.clips.base import as_float_array
+from flexaqa.clips.errors import ClipError
 
 JOINTS: tuple[str, ...] = (
     "pelvis", "spine", "thorax", "neck", "head",

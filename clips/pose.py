@@ -11,10 +11,10 @@ import logging
 
 import numpy as np
 
-from clips.errors import ClipError
-from clips.readers import skeleton_from_array
-from clips.skeleton import Skeleton
-from clips.video import Video
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.readers import skeleton_from_array
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.clips.video import Video
 
 logger = logging.getLogger(__name__)
 

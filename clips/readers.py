@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from clips.base import NPY_SIGNATURE, as_float_array, positive_number, require_signature
-from clips.emg import EMG
-from clips.errors import ClipError
-from clips.layouts import (
+from flexaqa.clips.base import NPY_SIGNATURE, as_float_array, positive_number, require_signature
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import (
     Layout,
     ear_columns,
     get_layout,
@@ -25,7 +25,7 @@ from clips.layouts import (
     map_ears,
     map_to_internal,
 )
-from clips.skeleton import Skeleton
+from flexaqa.clips.skeleton import Skeleton
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from scipy import signal
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-from clips.emg import EMG, decimation, envelope
-from clips.errors import ClipError
-from clips.skeleton import Skeleton
+from flexaqa.clips.emg import EMG, decimation, envelope
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.skeleton import Skeleton
 
 LOCAL_RANGE_FLOOR = 0.5
 

@@ -13,9 +13,9 @@ from typing import ClassVar
 import numpy as np
 from pydantic import ValidationInfo, field_validator, model_validator
 
-from clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
-from clips.errors import ClipError
-from clips.layouts import JOINT_INDEX, JOINTS, get_layout
+from flexaqa.clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS, get_layout
 
 logger = logging.getLogger(__name__)
 

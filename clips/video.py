@@ -17,8 +17,8 @@ from typing import IO, TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, field_validator
 
-from clips.base import ClipModel, positive_number
-from clips.errors import ClipError
+from flexaqa.clips.base import ClipModel, positive_number
+from flexaqa.clips.errors import ClipError
 
 if TYPE_CHECKING:  # PyAV is imported where a video is opened or written: reading keypoints needs none of it
     import av

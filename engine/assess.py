@@ -12,21 +12,21 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from clips.cleaning import clean_keypoints
-from clips.clip import Clip
-from clips.emg import envelope, normalise, pair_references, preprocess
-from clips.errors import ClipError
-from clips.layouts import get_layout, is_camera
-from clips.segmentation import Repetition, repetitions
-from clips.skeleton import Skeleton, fill_gaps
-from engine.coaching import coach, view_notes
-from engine.detectors import Finding, evaluate
-from engine.evidence import ModelFinding
-from engine.features import Recording
-from engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport, ViewReport
-from engine.scoring import Observation, Score, repetition_score, set_score
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph, in_language
+from flexaqa.clips.cleaning import clean_keypoints
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import envelope, normalise, pair_references, preprocess
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import get_layout, is_camera
+from flexaqa.clips.segmentation import Repetition, repetitions
+from flexaqa.clips.skeleton import Skeleton, fill_gaps
+from flexaqa.engine.coaching import coach, view_notes
+from flexaqa.engine.detectors import Finding, evaluate
+from flexaqa.engine.evidence import ModelFinding
+from flexaqa.engine.features import Recording
+from flexaqa.engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport, ViewReport
+from flexaqa.engine.scoring import Observation, Score, repetition_score, set_score
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph, in_language
 
 
 def clean_skeleton(skeleton: Skeleton, min_confidence: float | None = None) -> tuple[Skeleton, dict[str, str]]:

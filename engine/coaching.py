@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from engine.report import CoachingCue, RepetitionReport, ViewReport
-from kg import KnowledgeGraph
+from flexaqa.engine.report import CoachingCue, RepetitionReport, ViewReport
+from flexaqa.kg import KnowledgeGraph
 
 CUE_MESSAGES = {"toes": "MsgCueToes", "face": "MsgCueFace", "knees": "MsgCueKnees", "hands": "MsgCueHands",
                 "ears": "MsgCueEars"}

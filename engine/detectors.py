@@ -13,10 +13,10 @@ from typing import Literal
 
 import numpy as np
 
-from clips.layouts import JOINT_INDEX, JOINTS
-from engine.features import FEATURES, SIDES, Abstain, Feature, Recording, leading_side
-from engine.timeline import Span
-from kg import Comparator, Detector, KnowledgeGraph, PenaltyRule, ShapeViolation, Statistic
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
+from flexaqa.engine.features import FEATURES, SIDES, Abstain, Feature, Recording, leading_side
+from flexaqa.engine.timeline import Span
+from flexaqa.kg import Comparator, Detector, KnowledgeGraph, PenaltyRule, ShapeViolation, Statistic
 
 Status = Literal["present", "absent", "abstained"]
 NO_DETECTOR = "no detector: only the model can see this error"

@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from clips.layouts import JOINT_INDEX
-from clips.skeleton import median_torso_length
+from flexaqa.clips.layouts import JOINT_INDEX
+from flexaqa.clips.skeleton import median_torso_length
 
 SIDES = ("left", "right")
 

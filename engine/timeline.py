@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kg import KnowledgeGraph
+from flexaqa.kg import KnowledgeGraph
 
 PREPARATION_FRACTION = 0.15
 """Share of the first moving phase that counts as preparation (set-up checked as the lift begins)."""

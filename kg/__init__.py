@@ -5,7 +5,7 @@ validated, queryable :class:`KnowledgeGraph`, and :class:`LiveGraph` swaps a new
 only when the edited files are valid.
 """
 
-from kg.entities import (
+from flexaqa.kg.entities import (
     Action,
     Comparator,
     Detector,
@@ -22,10 +22,10 @@ from kg.entities import (
     Statistic,
     in_language,
 )
-from kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError, UnknownIdError
-from kg.graph import KnowledgeGraph
-from kg.live import LiveGraph
-from kg.namespace import FKG
+from flexaqa.kg.errors import KGError, ShapeViolation, ShapeViolationError, TurtleSyntaxError, UnknownIdError
+from flexaqa.kg.graph import KnowledgeGraph
+from flexaqa.kg.live import LiveGraph
+from flexaqa.kg.namespace import FKG
 
 __all__ = [
     "FKG",

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from kg.entities import FaultMotion
-from kg.graph import KnowledgeGraph
+from flexaqa.kg.entities import FaultMotion
+from flexaqa.kg.graph import KnowledgeGraph
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData

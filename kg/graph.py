@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import queries, shape_cache
-from kg.entities import (
+from flexaqa.kg import queries, shape_cache
+from flexaqa.kg.entities import (
     Action,
     Comparator,
     Detector,
@@ -29,9 +29,9 @@ from kg.entities import (
     Statistic,
     in_language,
 )
-from kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
-from kg.loader import ParsedOntology, parse_ontology
-from kg.namespace import FKG, PREFIXES, after_where, iri, local_name
+from flexaqa.kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
+from flexaqa.kg.loader import ParsedOntology, parse_ontology
+from flexaqa.kg.namespace import FKG, PREFIXES, after_where, iri, local_name
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ Check = Callable[["KnowledgeGraph"], list[ShapeViolation]]
 
 def default_root() -> Path:
     """The ontology folder shipped with the package."""
-    from ontology import ONTOLOGY_DIR
+    from flexaqa.ontology import ONTOLOGY_DIR
 
     return ONTOLOGY_DIR
 
@@ -65,7 +65,7 @@ def python_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> Bindi
 
 def _check_shapes(parsed: ParsedOntology, store: ox.Store) -> None:
     """Validate against the shapes: violations raise, warnings are logged, a clean pass is remembered."""
-    from kg.validation import check_shapes, to_rdflib  # pySHACL and rdflib load only for files not seen before
+    from flexaqa.kg.validation import check_shapes, to_rdflib  # pySHACL and rdflib load only for files not seen before
 
     violations = check_shapes(to_rdflib(parsed.triples), store, to_rdflib(parsed.shapes), parsed.locations)
     errors = [v for v in violations if v.severity == "Violation"]

@@ -20,7 +20,7 @@ from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from kg.errors import QueryError, QueryRefusedError
+from flexaqa.kg.errors import QueryError, QueryRefusedError
 
 MAX_QUERY_CHARS = 20_000
 PARSE_FRAMES = 2_000

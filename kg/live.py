@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import KGError, OntologyFolderError
-from kg.graph import Check, KnowledgeGraph, default_root
-from kg.loader import SHAPES_FILE, ParsedOntology, check_root, parse_ontology
+from flexaqa.kg.errors import KGError, OntologyFolderError
+from flexaqa.kg.graph import Check, KnowledgeGraph, default_root
+from flexaqa.kg.loader import SHAPES_FILE, ParsedOntology, check_root, parse_ontology
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.entities import SourceLocation
-from kg.errors import OntologyFolderError, TurtleSyntaxError
+from flexaqa.kg.entities import SourceLocation
+from flexaqa.kg.errors import OntologyFolderError, TurtleSyntaxError
 
 SHAPES_FILE = "shapes.ttl"
 VOCABULARY_FILE = "fkg.ttl"

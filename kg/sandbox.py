@@ -28,8 +28,8 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from kg import guard
-from kg.errors import QueryError, QueryLimitError, QueryRefusedError
+from flexaqa.kg import guard
+from flexaqa.kg.errors import QueryError, QueryLimitError, QueryRefusedError
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import queries
-from kg.errors import QueryError
-from kg.graph import Binding, KnowledgeGraph, python_value
-from kg.namespace import PREFIXES
-from kg.sandbox import QueryAnswer, QuerySandbox, syntax_message
+from flexaqa.kg import queries
+from flexaqa.kg.errors import QueryError
+from flexaqa.kg.graph import Binding, KnowledgeGraph, python_value
+from flexaqa.kg.namespace import PREFIXES
+from flexaqa.kg.sandbox import QueryAnswer, QuerySandbox, syntax_message
 
 RESULT_MEDIA_TYPES = {
     "json": "application/sparql-results+json",

@@ -15,9 +15,9 @@ import rdflib
 from pyshacl import validate
 from rdflib.namespace import RDF, SH
 
-from kg.entities import SourceLocation
-from kg.errors import ShapeViolation
-from kg.namespace import FKG, PREFIXES, after_where, local_name
+from flexaqa.kg.entities import SourceLocation
+from flexaqa.kg.errors import ShapeViolation
+from flexaqa.kg.namespace import FKG, PREFIXES, after_where, local_name
 
 _THIS = re.compile(r"\$this\b")
 _FIELD = re.compile(r"\{\?(\w+)\}")

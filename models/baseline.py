@@ -19,9 +19,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from models.emg_encoder import EMGEncoder
-from models.scorer import tempo
-from models.skeleton_encoder import SkeletonEncoder
+from flexaqa.models.emg_encoder import EMGEncoder
+from flexaqa.models.scorer import tempo
+from flexaqa.models.skeleton_encoder import SkeletonEncoder
 
 
 class PooledRegressor(nn.Module):

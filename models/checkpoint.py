@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from kg import KnowledgeGraph
-from kg.export import digest, node_table
-from models import manifest
-from models.scorer import ClipScorer, FKGScorer, ScorerConfig
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import digest, node_table
+from flexaqa.models import manifest
+from flexaqa.models.scorer import ClipScorer, FKGScorer, ScorerConfig
 
 log = logging.getLogger(__name__)
 FORMAT = 2
@@ -36,7 +36,7 @@ class CheckpointError(ValueError):
 def save(path: str | Path, model: FKGScorer, kg: KnowledgeGraph, metrics: dict, extra: dict | None = None) -> Path:
     """Write the checkpoint atomically; weights and node embeddings are stored in float16 to keep shipped files
     small (the embeddings are computed from the float16 weights, so both paths give the same numbers)."""
-    from models.graph_encoder import graph_inputs
+    from flexaqa.models.graph_encoder import graph_inputs
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ def load_scorer(path: str | Path, kg: KnowledgeGraph) -> tuple[ClipScorer, dict,
     computes them (and :func:`load` warns)."""
     payload = _read(path)
     if not same_graph(payload, kg):
-        from models.graph_encoder import graph_inputs
+        from flexaqa.models.graph_encoder import graph_inputs
 
         model, record = load(path, kg)
         with torch.no_grad():
@@ -95,7 +95,7 @@ def same_graph(record: dict, kg: KnowledgeGraph) -> bool:
 
 def _graph_shape(kg: KnowledgeGraph) -> tuple[tuple[list[str], list[tuple[str, str, str]]], int]:
     """(metadata, input feature size) of ``kg``'s graph, as :class:`FKGScorer` takes them."""
-    from models.graph_encoder import graph_inputs
+    from flexaqa.models.graph_encoder import graph_inputs
 
     graph = graph_inputs(kg)
     return graph.metadata(), graph["rule"].x.shape[1]

@@ -17,15 +17,15 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from kg import KnowledgeGraph
-from kg.entities import PenaltyRule
-from kg.export import node_table
-from models.data import Split
-from models.graph_encoder import graph_inputs
-from models.inputs import MODALITIES
-from models.metrics import detection_metrics
-from models.scorer import expected_score
-from models.train import Predictions, TrainConfig, fit_regressor, fit_scorer, predict, row_metrics
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.entities import PenaltyRule
+from flexaqa.kg.export import node_table
+from flexaqa.models.data import Split
+from flexaqa.models.graph_encoder import graph_inputs
+from flexaqa.models.inputs import MODALITIES
+from flexaqa.models.metrics import detection_metrics
+from flexaqa.models.scorer import expected_score
+from flexaqa.models.train import Predictions, TrainConfig, fit_regressor, fit_scorer, predict, row_metrics
 
 log = logging.getLogger(__name__)
 

@@ -20,17 +20,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from clips.errors import ClipError
-from clips.flex import FlexDataset, action_id
-from clips.labels import read_labels
-from engine.assess import recording_of
-from engine.detectors import evaluate
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
-from kg.export import node_table
-from models.frames import repetition_frames
-from models.inputs import STEPS, repetition_inputs, stack, with_frames
-from models.views import film
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.flex import FlexDataset, action_id
+from flexaqa.clips.labels import read_labels
+from flexaqa.engine.assess import recording_of
+from flexaqa.engine.detectors import evaluate
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import node_table
+from flexaqa.models.frames import repetition_frames
+from flexaqa.models.inputs import STEPS, repetition_inputs, stack, with_frames
+from flexaqa.models.views import film
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from clips.clip import Clip
-from clips.video import Video
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.video import Video
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from torch_geometric.data import HeteroData
 from torch_geometric.nn import HeteroConv, SAGEConv
 from torch_geometric.transforms import ToUndirected
 
-from kg import KnowledgeGraph
-from kg.export import digest, to_heterodata
-from models import text
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import digest, to_heterodata
+from flexaqa.models import text
 
 _CACHE: dict[tuple[str, int], HeteroData] = {}
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clips.clip import Clip
-from clips.errors import ClipError
-from clips.layouts import JOINT_INDEX, JOINTS
-from clips.skeleton import median_torso_length
-from engine.assess import recording_of
-from engine.features import Recording
-from kg import KnowledgeGraph
-from kg.export import node_table
-from models.frames import stack_frames
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
+from flexaqa.clips.skeleton import median_torso_length
+from flexaqa.engine.assess import recording_of
+from flexaqa.engine.features import Recording
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import node_table
+from flexaqa.models.frames import stack_frames
 
 STEPS = 32
 """Time steps per repetition: the FLEX skeleton has about 100 frames per rep; 32 keep a key step's shape."""

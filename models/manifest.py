@@ -13,7 +13,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from clips.clip import Clip
+from flexaqa.clips.clip import Clip
 
 ENTRY = "manifest.json"
 FIELDS = ("kg_version", "graph_digest", "modalities", "skeletons")

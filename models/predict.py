@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clips.clip import Clip
-from engine.assess import prepare
-from engine.evidence import ModelFinding
-from kg import KnowledgeGraph
-from kg.export import digest, node_table
-from models import checkpoint, manifest
-from models.frames import repetition_frames
-from models.inputs import STEPS, repetition_inputs, stack, with_frames
-from models.scorer import FKGScorer
+from flexaqa.clips.clip import Clip
+from flexaqa.engine.assess import prepare
+from flexaqa.engine.evidence import ModelFinding
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import digest, node_table
+from flexaqa.models import checkpoint, manifest
+from flexaqa.models.frames import repetition_frames
+from flexaqa.models.inputs import STEPS, repetition_inputs, stack, with_frames
+from flexaqa.models.scorer import FKGScorer
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Predictor:
             warnings.warn(checkpoint.GraphChangedWarning(
                 f"{self.path.name}: the graph is now {kg.version}: {checkpoint.changes(self.record, kg)}"),
                 stacklevel=4)
-        from models.graph_encoder import graph_inputs
+        from flexaqa.models.graph_encoder import graph_inputs
 
         if not isinstance(self.model, FKGScorer):  # loaded without its graph encoder: load it now
             with warnings.catch_warnings():

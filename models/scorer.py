@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from engine.scoring import Observation, penalty
-from models.emg_encoder import EMGEncoder
-from models.inputs import STEPS, modalities
-from models.skeleton_encoder import SkeletonEncoder
-from models.video_encoder import VideoEncoder
+from flexaqa.engine.scoring import Observation, penalty
+from flexaqa.models.emg_encoder import EMGEncoder
+from flexaqa.models.inputs import STEPS, modalities
+from flexaqa.models.skeleton_encoder import SkeletonEncoder
+from flexaqa.models.video_encoder import VideoEncoder
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
@@ -129,7 +129,7 @@ class FKGScorer(ClipScorer):
     def __init__(self, config: ScorerConfig, metadata: tuple[list[str], list[tuple[str, str, str]]],
                  in_channels: int) -> None:
         super().__init__(config)
-        from models.graph_encoder import FKGEncoder  # PyTorch Geometric: only where the graph is encoded
+        from flexaqa.models.graph_encoder import FKGEncoder  # PyTorch Geometric: only where the graph is encoded
 
         self.graph = FKGEncoder(metadata, in_channels, config.hidden, config.graph_layers)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from clips.layouts import BONES, JOINT_INDEX, JOINTS
+from flexaqa.clips.layouts import BONES, JOINT_INDEX, JOINTS
 
 
 class SkeletonEncoder(nn.Module):

@@ -29,13 +29,13 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from tqdm import tqdm
 
-from kg import KnowledgeGraph
-from kg.export import node_table
-from models import checkpoint
-from models.baseline import PooledRegressor
-from models.data import Split, load_splits
-from models.graph_encoder import graph_inputs
-from models.metrics import (
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import node_table
+from flexaqa.models import checkpoint
+from flexaqa.models.baseline import PooledRegressor
+from flexaqa.models.data import Split, load_splits
+from flexaqa.models.graph_encoder import graph_inputs
+from flexaqa.models.metrics import (
     best_thresholds,
     detection_metrics,
     expected_calibration_error,
@@ -43,9 +43,9 @@ from models.metrics import (
     score_metrics,
     span_iou,
 )
-from models.predict import attention_spans
-from models.scorer import FKGScorer, ScorerConfig, expected_score
-from models.views import film
+from flexaqa.models.predict import attention_spans
+from flexaqa.models.scorer import FKGScorer, ScorerConfig, expected_score
+from flexaqa.models.views import film
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from models.inputs import STEPS
+from flexaqa.models.inputs import STEPS
 
 
 class WeightsError(ValueError):

@@ -20,7 +20,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
-from clips.layouts import DERIVED, JOINT_INDEX, JOINTS, LAYOUTS, get_layout
+from flexaqa.clips.layouts import DERIVED, JOINT_INDEX, JOINTS, LAYOUTS, get_layout
 
 SIDE_SHARE = 0.75
 """Share of side views: a design choice, not a measured one (no data here says where users put their phones)."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clips.layouts import JOINT_INDEX, JOINTS
-from kg import KnowledgeGraph, ShapeViolation
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
+from flexaqa.kg import KnowledgeGraph, ShapeViolation
 
 DOFS = (
     "pitch", "trunk", "stance", "knee_in", "heel", "shrug",

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from clips.flex import EMG_RATE_HZ
-from kg import Action
-from synth.motion import Rep
+from flexaqa.clips.flex import EMG_RATE_HZ
+from flexaqa.kg import Action
+from flexaqa.synth.motion import Rep
 
 REST, ECCENTRIC, CONCENTRIC = 0.05, 0.45, 0.9
 SMOOTH = signal.butter(2, 8.0, fs=EMG_RATE_HZ, output="sos")

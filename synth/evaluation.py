@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from clips.flex import FlexDataset
-from clips.labels import LabelSet
-from engine.assess import recording_of
-from engine.detectors import evaluate
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
+from flexaqa.clips.flex import FlexDataset
+from flexaqa.clips.labels import LabelSet
+from flexaqa.engine.assess import recording_of
+from flexaqa.engine.detectors import evaluate
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph
 
 log = logging.getLogger(__name__)
 

@@ -16,21 +16,21 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from clips.clip import Clip
-from clips.emg import EMG
-from clips.errors import ClipError
-from clips.flex import EMG_RATE_HZ, FPS, action_number, write_sample, write_split
-from clips.labels import FORMAT_VERSION, InjectedError, LabelledRep, LabelSet, Repetition, write_labels
-from clips.skeleton import Skeleton
-from clips.video import Video
-from engine.scoring import Observation, repetition_score
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
-from synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
-from synth.emg import activation, raw_emg
-from synth.inject import Knob, apply, plan_for
-from synth.motion import Rep, Tempo, animate
-from synth.render import render_side_view
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.flex import EMG_RATE_HZ, FPS, action_number, write_sample, write_split
+from flexaqa.clips.labels import FORMAT_VERSION, InjectedError, LabelledRep, LabelSet, Repetition, write_labels
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.clips.video import Video
+from flexaqa.engine.scoring import Observation, repetition_score
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
+from flexaqa.synth.emg import activation, raw_emg
+from flexaqa.synth.inject import Knob, apply, plan_for
+from flexaqa.synth.motion import Rep, Tempo, animate
+from flexaqa.synth.render import render_side_view
 
 log = logging.getLogger(__name__)
 

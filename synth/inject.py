@@ -17,14 +17,14 @@ from types import MappingProxyType
 
 import numpy as np
 
-from clips.flex import EMG_RATE_HZ
-from engine.detectors import evaluate
-from engine.features import Recording
-from engine.timeline import key_step_spans
-from kg import FaultMotion, KnowledgeGraph, MotionQuantity, PenaltyRule
-from synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
-from synth.emg import activation
-from synth.motion import Rep, Tempo, animate
+from flexaqa.clips.flex import EMG_RATE_HZ
+from flexaqa.engine.detectors import evaluate
+from flexaqa.engine.features import Recording
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import FaultMotion, KnowledgeGraph, MotionQuantity, PenaltyRule
+from flexaqa.synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
+from flexaqa.synth.emg import activation
+from flexaqa.synth.motion import Rep, Tempo, animate
 
 RAMP_S = 0.15
 TURN_HOLD_S = 0.35

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kg import Action
-from synth.body import DOFS, expand
+from flexaqa.kg import Action
+from flexaqa.synth.body import DOFS, expand
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clips.layouts import BONES, JOINT_INDEX
+from flexaqa.clips.layouts import BONES, JOINT_INDEX
 
 
 def render_side_view(positions: np.ndarray, size: tuple[int, int] = (112, 112), view_angle: float = 0.0

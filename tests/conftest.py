@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kg import KnowledgeGraph, ShapeViolationError
-from ontology import ONTOLOGY_DIR
+from flexaqa.kg import KnowledgeGraph, ShapeViolationError
+from flexaqa.ontology import ONTOLOGY_DIR
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
@@ -79,7 +79,7 @@ def flexaqa() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the ``flexaqa`` command line as a user does: a separate process, output captured as text."""
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=300)
+        return subprocess.run([sys.executable, "-m", "flexaqa", *args], capture_output=True, text=True, timeout=300)
 
     return run
 
@@ -98,7 +98,7 @@ def running_server(*args: str, env: dict[str, str] | None = None, log: Path | No
     with tempfile.TemporaryDirectory() as tmp:
         log = log or Path(tmp) / "server.log"
         with log.open("w") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
+            proc = subprocess.Popen([sys.executable, "-m", "flexaqa", "serve", "--port", str(port), *args],
                                     stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from clips.emg import EMG, envelope
-from clips.files import load_clip, save_bundle
-from clips.segmentation import repetitions
-from engine.assess import assess, assess_in_languages, recording_of
-from engine.evidence import ModelFinding
-from kg import KnowledgeGraph
-from synth.generate import synthetic_set
-from synth.inject import plan_for
+from flexaqa.clips.emg import EMG, envelope
+from flexaqa.clips.files import load_clip, save_bundle
+from flexaqa.clips.segmentation import repetitions
+from flexaqa.engine.assess import assess, assess_in_languages, recording_of
+from flexaqa.engine.evidence import ModelFinding
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.generate import synthetic_set
+from flexaqa.synth.inject import plan_for
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_set.npz"
 
@@ -116,7 +116,7 @@ def test_cli_assesses_the_bundled_example_with_score_and_coaching(flexaqa) -> No
 
 
 def test_cli_json_output_is_the_report_contract(flexaqa) -> None:
-    from engine.report import Assessment
+    from flexaqa.engine.report import Assessment
 
     out = flexaqa("assess", "--format", "json", "--lang", "zh")
     report = Assessment.model_validate_json(out.stdout)
@@ -165,7 +165,7 @@ def test_model_findings_fill_in_for_abstaining_detectors(kg: KnowledgeGraph) -> 
     assert err.source == "model" and err.probability == 0.5 and err.time_span == (1.0, 1.5)
     assert report.score == pytest.approx(100 * (1 - 0.5 * blind.weight / kg.w_max("A16")), abs=0.01)
     assert "gnn-test" in report.detectors
-    from api.cli.assess import render_text
+    from flexaqa.api.cli.assess import render_text
 
     for lang, words in (("en", "seen by the learned model (probability 0.50), not measured by a rule"),
                         ("zh", "由学习模型判断（概率 0.50）")):
@@ -296,7 +296,7 @@ def test_implausible_rates_are_refused_with_the_allowed_range(flexaqa, option: s
 
 def test_the_shared_layer_refuses_implausible_rates_too(tmp_path: Path) -> None:
     """The service opens clips through the same function, without argparse in front of it."""
-    from clips.errors import ClipError
+    from flexaqa.clips.errors import ClipError
 
     path = tmp_path / "squat.npy"
     np.save(path, load_clip(EXAMPLE).skeleton.positions)
@@ -307,8 +307,8 @@ def test_the_shared_layer_refuses_implausible_rates_too(tmp_path: Path) -> None:
 
 
 def test_assess_help_lists_what_the_readers_accept_without_typed_in_copies(flexaqa) -> None:
-    from clips.files import VIDEO_SUFFIXES
-    from clips.layouts import LAYOUTS
+    from flexaqa.clips.files import VIDEO_SUFFIXES
+    from flexaqa.clips.layouts import LAYOUTS
 
     out = flexaqa("assess", "--help")
     assert out.returncode == 0, out.stderr

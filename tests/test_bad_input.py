@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.cli.assess import EXAMPLE
-from clips.clip import Clip
-from clips.files import load_bundle, save_bundle
-from clips.pose import available as pose_available
-from clips.skeleton import Skeleton
+from flexaqa.api.cli.assess import EXAMPLE
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.files import load_bundle, save_bundle
+from flexaqa.clips.pose import available as pose_available
+from flexaqa.clips.skeleton import Skeleton
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_bad_input_is_one_clear_line(files: dict[str, Path], args: list[str], en
     fill = {f"{{{name}}}": str(path) for name, path in files.items()}
     args = [fill.get(a, a) for a in args]
     environment = {**os.environ, **{k: fill.get(v, v) for k, v in env.items()}}
-    out = subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "flexaqa", *args], capture_output=True, text=True,
                          timeout=300, env=environment)
     assert out.returncode == 1, (out.returncode, out.stdout[-500:], out.stderr[-500:])
     assert fragment in out.stderr, out.stderr
@@ -92,7 +92,7 @@ def test_bad_input_is_one_clear_line(files: dict[str, Path], args: list[str], en
 
 @pytest.mark.skipif(pose_available(), reason="the pose extra is installed, so video is read")
 def test_video_without_the_pose_extra_is_refused_before_decoding(tmp_path: Path, flexaqa) -> None:
-    from clips.video import Video, write_video
+    from flexaqa.clips.video import Video, write_video
 
     path = tmp_path / "clip.mp4"
     write_video(path, Video(frames=np.zeros((300, 64, 64, 3), dtype=np.uint8), fps=30.0))

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from conftest import running_server
 
-FLEXAQA = [sys.executable, "-m", "api.cli"]
+FLEXAQA = [sys.executable, "-m", "flexaqa"]
 
 
 def _one_clear_line(out: subprocess.CompletedProcess[str], words: str) -> None:
@@ -176,7 +176,7 @@ def test_train_without_data_is_a_usage_error_before_torch() -> None:
     _one_clear_line(result, "give a DATA folder, or --default")
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")]
-    assert "api.cli" in imported and not any(m == "torch" or m.startswith("torch.") for m in imported)
+    assert "flexaqa.api.cli" in imported and not any(m == "torch" or m.startswith("torch.") for m in imported)
 
 
 def test_an_unknown_flexaqa_variable_is_warned_with_the_nearest_setting() -> None:

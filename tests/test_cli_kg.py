@@ -64,7 +64,7 @@ def test_kg_export_graphml_is_readable_xml(tmp_path: Path, flexaqa) -> None:
 def test_kg_export_turtle_round_trips(tmp_path: Path) -> None:
     import pyoxigraph as ox
 
-    out = subprocess.run([sys.executable, "-m", "api.cli", "kg", "export", "--format", "ttl"],
+    out = subprocess.run([sys.executable, "-m", "flexaqa", "kg", "export", "--format", "ttl"],
                          capture_output=True, timeout=120)
     triples = list(ox.parse(out.stdout, format=ox.RdfFormat.TURTLE))
     assert len(triples) > 1000
@@ -90,7 +90,7 @@ def test_sparql_bad_paths_and_bindings_are_clear_errors(flexaqa) -> None:
 
 
 def test_rules_check_puts_an_edited_copy_in_place_of_its_namesake(tmp_path: Path, flexaqa) -> None:
-    from ontology import ONTOLOGY_DIR
+    from flexaqa.ontology import ONTOLOGY_DIR
 
     copy = tmp_path / "errors.ttl"
     copy.write_text((ONTOLOGY_DIR / "errors.ttl").read_text(encoding="utf-8"), encoding="utf-8")
@@ -101,7 +101,7 @@ def test_rules_check_puts_an_edited_copy_in_place_of_its_namesake(tmp_path: Path
 
 
 def test_the_rule_path_does_not_import_torch() -> None:
-    code = ("import sys; from api.cli import main; rc = main(['rules', 'check']); "
+    code = ("import sys; from flexaqa.api.cli import main; rc = main(['rules', 'check']); "
             "sys.exit(rc or ('torch' in sys.modules) * 3)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, (out.returncode, out.stderr[-300:])

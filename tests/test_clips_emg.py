@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from clips.emg import (
+from flexaqa.clips.emg import (
     EMG,
     balance,
     bandpass,
@@ -25,8 +25,8 @@ from clips.emg import (
     preprocess,
     rectify,
 )
-from clips.errors import ClipError
-from clips.readers import read_emg_mat
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.readers import read_emg_mat
 
 logger = logging.getLogger(__name__)
 RATE = 2000.0

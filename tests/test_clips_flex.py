@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clips.cache import ParsedCache
-from clips.clip import Clip
-from clips.emg import EMG
-from clips.errors import ClipError
-from clips.flex import FlexDataset, write_sample, write_split
-from clips.skeleton import Skeleton
-from clips.video import Video
+from flexaqa.clips.cache import ParsedCache
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.flex import FlexDataset, write_sample, write_split
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.clips.video import Video
 
 RNG = np.random.default_rng(7)
 SKELETON = Skeleton(positions=RNG.normal(size=(103, 21, 3)), fps=30)
@@ -98,7 +98,7 @@ def test_given_score_ranges_win(flex_root):
 
 
 def test_partial_download_leaves_fields_empty_and_logs_once(flex_root, caplog):
-    caplog.set_level(logging.WARNING, logger="clips.flex")
+    caplog.set_level(logging.WARNING, logger="flexaqa.clips.flex")
     samples = {(s.action, s.index): s.clip for s in FlexDataset(flex_root).samples("train")}
     assert samples[("A16", 2)].emg is None and samples[("A16", 2)].views == ()
     assert samples[("A03", 7)].skeleton is None
@@ -220,11 +220,11 @@ def test_cache_inside_the_dataset_is_refused(flex_root):
 
 
 def test_unwritable_cache_folder_warns_once_and_reads_on(flex_root, tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="clips.cache")
+    caplog.set_level(logging.WARNING, logger="flexaqa.clips.cache")
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache folder should be")
     dataset = FlexDataset(flex_root, load_video=False, cache_dir=blocker)
     clips = [dataset.load("A16", 1), dataset.load("A16", 2)]
     np.testing.assert_array_equal(clips[0].emg.samples, EMG_16.samples)
     assert clips[1].skeleton is not None
-    assert [r.levelname for r in caplog.records if r.name == "clips.cache"] == ["WARNING"]
+    assert [r.levelname for r in caplog.records if r.name == "flexaqa.clips.cache"] == ["WARNING"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clips.errors import ClipError
-from clips.labels import LABELS_FILE, LabelSet, read_labels, write_labels
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.labels import LABELS_FILE, LabelSet, read_labels, write_labels
 
 SAMPLE = {
     "action": "A16", "index": 1, "frames": 120, "repetition": {"start": 15, "turn": 62, "end": 108},

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clips.errors import ClipError
-from clips.layouts import (
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import (
     JOINT_INDEX,
     JOINTS,
     LAYOUTS,

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clips import pose
-from clips.clip import Clip
-from clips.files import load_clip
-from clips.layouts import JOINT_INDEX
-from clips.segmentation import segment_skeleton
-from engine.assess import assess, clean_skeleton
-from engine.features import SIDES, Recording
-from kg import KnowledgeGraph
+from flexaqa.clips import pose
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.files import load_clip
+from flexaqa.clips.layouts import JOINT_INDEX
+from flexaqa.clips.segmentation import segment_skeleton
+from flexaqa.engine.assess import assess, clean_skeleton
+from flexaqa.engine.features import SIDES, Recording
+from flexaqa.kg import KnowledgeGraph
 
 pytestmark = pytest.mark.skipif(not pose.available(), reason="the pose extra is not installed: "
                                 "pip install 'flexaqa[pose]' (mediapipe 0.10.21 needs numpy<2)")

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from clips.emg import EMG, envelope, median_frequency, moving_rms, normalise, onset_time, preprocess
-from clips.errors import ClipError
-from clips.layouts import map_to_internal
-from clips.segmentation import segment_emg, segment_skeleton
-from clips.skeleton import Skeleton, centre_on_pelvis, fill_gaps, resample, scale_by_torso
+from flexaqa.clips.emg import EMG, envelope, median_frequency, moving_rms, normalise, onset_time, preprocess
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import map_to_internal
+from flexaqa.clips.segmentation import segment_emg, segment_skeleton
+from flexaqa.clips.skeleton import Skeleton, centre_on_pelvis, fill_gaps, resample, scale_by_torso
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)

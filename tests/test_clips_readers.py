@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from clips.errors import ClipError
-from clips.layouts import JOINT_INDEX
-from clips.readers import (
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import JOINT_INDEX
+from flexaqa.clips.readers import (
     read_emg_csv,
     read_emg_mat,
     read_emg_npy,

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from clips.emg import EMG, preprocess
-from clips.layouts import JOINT_INDEX
-from clips.readers import read_skeleton_csv
-from clips.segmentation import segment_emg, segment_skeleton
-from clips.skeleton import Skeleton
+from flexaqa.clips.emg import EMG, preprocess
+from flexaqa.clips.layouts import JOINT_INDEX
+from flexaqa.clips.readers import read_skeleton_csv
+from flexaqa.clips.segmentation import segment_emg, segment_skeleton
+from flexaqa.clips.skeleton import Skeleton
 
 logger = logging.getLogger(__name__)
 FPS = 30.0

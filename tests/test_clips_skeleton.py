@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clips.errors import ClipError
-from clips.layouts import JOINT_INDEX, JOINTS
-from clips.skeleton import (
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
+from flexaqa.clips.skeleton import (
     Skeleton,
     centre_on_pelvis,
     fill_gaps,

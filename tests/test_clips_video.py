@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clips.errors import ClipError
-from clips.video import Video, probe_video, read_frame_folder, read_video, write_frame_folder, write_video
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.video import Video, probe_video, read_frame_folder, read_video, write_frame_folder, write_video
 
 
 def _moving_square(frames: int = 12, height: int = 48, width: int = 64) -> Video:

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clips.layouts import JOINT_INDEX, get_layout
-from clips.readers import read_skeleton_csv, skeleton_from_array
-from clips.skeleton import Skeleton, fill_gaps
-from engine.assess import assess, clean_skeleton
-from engine.detectors import frames_flagged
-from engine.features import SIDES, Abstain, Recording, leading_side
-from engine.timeline import Span
-from kg import KnowledgeGraph
+from flexaqa.clips.layouts import JOINT_INDEX, get_layout
+from flexaqa.clips.readers import read_skeleton_csv, skeleton_from_array
+from flexaqa.clips.skeleton import Skeleton, fill_gaps
+from flexaqa.engine.assess import assess, clean_skeleton
+from flexaqa.engine.detectors import frames_flagged
+from flexaqa.engine.features import SIDES, Abstain, Recording, leading_side
+from flexaqa.engine.timeline import Span
+from flexaqa.kg import KnowledgeGraph
 
 log = logging.getLogger(__name__)
 
@@ -189,14 +189,14 @@ def test_the_estimated_toe_lands_on_mediapipes_tracked_toe(shared_data: Path) ->
 def test_a_depth_dependent_detector_abstains_on_2d_keypoints(kg: KnowledgeGraph, shared_data: Path) -> None:
     rec, _ = recording(shared_data / CASES["knee over toe in the lunge"][0])
     rule = next(r for r in kg.rules.values() if r.detector and r.detector.feature == "WidthRatio")
-    from engine.detectors import evaluate
+    from flexaqa.engine.detectors import evaluate
 
     finding = evaluate(rule, rec, Span(rule.key_step, "Concentric", 0, 30, 0))
     assert finding.status == "abstained" and "2D" in finding.reason
 
 
 def test_the_real_curl_set_is_assessed_end_to_end(kg: KnowledgeGraph, shared_data: Path) -> None:
-    from clips.files import load_clip
+    from flexaqa.clips.files import load_clip
 
     clip = load_clip(shared_data / CASES["leaning back in the curl"][0], action="A01")
     report = assess(kg, clip)

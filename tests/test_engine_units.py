@@ -5,12 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clips.layouts import JOINT_INDEX, JOINTS
-from engine.coaching import rep_ranges
-from engine.detectors import _reduce, _runs
-from engine.features import Abstain, Recording, duration, joint_angle, segment_inclination, vertical_offset, width_ratio
-from engine.timeline import PREPARATION_FRACTION, Span, key_step_spans
-from kg import KnowledgeGraph
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
+from flexaqa.engine.coaching import rep_ranges
+from flexaqa.engine.detectors import _reduce, _runs
+from flexaqa.engine.features import (
+    Abstain,
+    Recording,
+    duration,
+    joint_angle,
+    segment_inclination,
+    vertical_offset,
+    width_ratio,
+)
+from flexaqa.engine.timeline import PREPARATION_FRACTION, Span, key_step_spans
+from flexaqa.kg import KnowledgeGraph
 
 
 def _recording(frames: int = 4, **joints: tuple[float, float, float]) -> Recording:
@@ -93,7 +101,7 @@ def test_key_step_spans_tile_each_phase_in_order(kg: KnowledgeGraph) -> None:
 
 
 def test_a_minimum_given_as_a_share_of_the_key_step_scales_with_the_repetition(kg: KnowledgeGraph) -> None:
-    from engine.detectors import _frames_needed
+    from flexaqa.engine.detectors import _frames_needed
 
     shrug_head = kg.rules["A06_AK15_ET020"].detector  # holds through a third of the rise, in Turtle
     rec = Recording(positions=np.zeros((90, len(JOINTS), 3)), fps=30.0)
@@ -106,9 +114,9 @@ def test_a_minimum_given_as_a_share_of_the_key_step_scales_with_the_repetition(k
 def test_a_toe_dropout_in_a_3d_recording_abstains_instead_of_being_estimated(kg: KnowledgeGraph) -> None:
     """A 3D toe marker lost for the second repetition: the 2D toe estimate is not for it (it would add a 2D
     offset to a 3D ankle); the rules reading that toe abstain there and the set is still assessed."""
-    from clips.clip import Clip
-    from engine.assess import assess
-    from synth.generate import synthetic_set
+    from flexaqa.clips.clip import Clip
+    from flexaqa.engine.assess import assess
+    from flexaqa.synth.generate import synthetic_set
 
     clip = synthetic_set(kg, "A08", [[], []], seed=4)
     positions = np.array(clip.skeleton.positions)
@@ -123,8 +131,8 @@ def test_a_toe_dropout_in_a_3d_recording_abstains_instead_of_being_estimated(kg:
 
 def test_the_view_names_the_estimated_toes_by_body_side(kg: KnowledgeGraph) -> None:
     """``toes_estimated`` holds the lifter's sides, not places in the picture."""
-    from engine.coaching import view_notes
-    from engine.report import ViewReport
+    from flexaqa.engine.coaching import view_notes
+    from flexaqa.engine.report import ViewReport
 
     view = ViewReport(facing="right", facing_cue="knees", min_confidence=0.3, toes_estimated=["left"])
     line = view_notes(kg, view, "en")[-1]

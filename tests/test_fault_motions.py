@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from conftest import edit, rejected
 
-from clips.labels import read_labels
-from clips.layouts import JOINT_INDEX
-from engine.detectors import NO_DETECTOR, NO_MODALITY, evaluate
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph
-from kg.entities import FaultMotion, MotionQuantity
-from synth.body import DOFS, Proportions, expand, positions
-from synth.generate import Options, generate, simulate
-from synth.inject import RAMP_S, Knob, apply, plan_for, recording
-from synth.motion import Tempo, animate
+from flexaqa.clips.labels import read_labels
+from flexaqa.clips.layouts import JOINT_INDEX
+from flexaqa.engine.detectors import NO_DETECTOR, NO_MODALITY, evaluate
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.entities import FaultMotion, MotionQuantity
+from flexaqa.synth.body import DOFS, Proportions, expand, positions
+from flexaqa.synth.generate import Options, generate, simulate
+from flexaqa.synth.inject import RAMP_S, Knob, apply, plan_for, recording
+from flexaqa.synth.motion import Tempo, animate
 
 ROW = "actions/A07_dumbbell_one_arm_row.ttl"
 LUNGE = "actions/A08_dumbbell_lunge.ttl"

@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clips.cleaning import clean_keypoints
-from clips.clip import Clip
-from clips.errors import ClipError
-from clips.files import assumed_fps, load_clip
-from clips.layouts import JOINT_INDEX, LAYOUTS, get_layout
-from clips.readers import read_skeleton_csv, skeleton_from_array
-from clips.segmentation import repetitions
-from clips.skeleton import Skeleton
-from engine.assess import assess
-from kg import KnowledgeGraph
-from synth.generate import synthetic_set
+from flexaqa.clips.cleaning import clean_keypoints
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.errors import ClipError
+from flexaqa.clips.files import assumed_fps, load_clip
+from flexaqa.clips.layouts import JOINT_INDEX, LAYOUTS, get_layout
+from flexaqa.clips.readers import read_skeleton_csv, skeleton_from_array
+from flexaqa.clips.segmentation import repetitions
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.engine.assess import assess
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.generate import synthetic_set
 
 
 def side_view(kg: KnowledgeGraph, layout: str, action: str = "A01", reps: int = 2, seed: int = 1) -> np.ndarray:
@@ -285,7 +285,7 @@ def test_the_ears_tell_the_facing_when_the_nose_is_lost(kg: KnowledgeGraph) -> N
 
 
 def test_the_ears_follow_the_skeleton_through_resampling_and_centring(kg: KnowledgeGraph) -> None:
-    from clips.skeleton import centre_on_pelvis, resample
+    from flexaqa.clips.skeleton import centre_on_pelvis, resample
 
     skeleton = _earless_curl(kg, ears=True)
     assert skeleton.ears.shape == (skeleton.frames, 2, 2) and skeleton.ear_confidence.shape == (skeleton.frames, 2)
@@ -312,7 +312,7 @@ def test_the_text_report_says_how_the_2d_view_was_read(kg: KnowledgeGraph, lang:
 def test_normalised_keypoints_have_their_picture_shape_read_from_the_bones(kg: KnowledgeGraph) -> None:
     """x / width and y / height: a 16:9 picture squeezes x by 9/16 against y. The bones' steady lengths
     give the ratio back; pixels are square whatever the bones do."""
-    from engine.features import Recording
+    from flexaqa.engine.features import Recording
 
     frames = side_view(kg, "COCO-17", action="A08")
     pixels = skeleton_from_array(frames, "COCO-17", 30.0).skeleton
@@ -331,7 +331,7 @@ def test_a_picture_shape_the_bones_cannot_tell_is_unknown_not_the_search_limit(
     """16:9 side views normalised per axis. Where the arms move out of the picture plane (A04, A05), their
     lengths change as no picture shape explains and the fit runs to the edge of the search: the ratio is
     unknown, 1 is kept and the reason given, rather than reading 2.5 for 1.78."""
-    from engine.features import ASPECT_RANGE, Recording
+    from flexaqa.engine.features import ASPECT_RANGE, Recording
 
     frames = side_view(kg, "COCO-17", action=action)
     frames[:, :, 0] /= 16.0
@@ -426,7 +426,7 @@ def test_a_2d_clip_is_assessed_by_default_without_importing_torch(kg: KnowledgeG
     """The shipped checkpoint was trained on 3D skeletons: its record, read without torch, says it declines a 2D
     view, so the rules answer at their own speed and stderr says why the model did not speak."""
     np.save(tmp_path / "side.npy", side_view(kg, "COCO-17"))
-    probe = ("import sys; from api.cli import main; code = main(sys.argv[1:]); "
+    probe = ("import sys; from flexaqa.api.cli import main; code = main(sys.argv[1:]); "
              "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(code)")
     out = subprocess.run([sys.executable, "-c", probe, "assess", str(tmp_path / "side.npy"), "--action", "A01",
                           "--layout", "COCO-17"], capture_output=True, text=True, timeout=300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg import KnowledgeGraph
+from flexaqa.kg import KnowledgeGraph
 
 
 def count(kg: KnowledgeGraph, cls: str) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kg import LiveGraph, ShapeViolationError, TurtleSyntaxError
+from flexaqa.kg import LiveGraph, ShapeViolationError, TurtleSyntaxError
 
 
 def squat_file(root: Path) -> Path:
@@ -104,7 +104,7 @@ def test_another_process_puts_a_written_edit_in_force_without_validating_it_agai
     path = squat_file(ontology_copy)
     rel = f"actions/{path.name}"
     written = writer.write(rel, path.read_text(encoding="utf-8") + "\n# edited through the writer\n")
-    with caplog.at_level("INFO", logger="kg.live"):
+    with caplog.at_level("INFO", logger="flexaqa.kg.live"):
         assert watcher.reload().version == written.version
         assert "(files validated by another process)" in caplog.text
         caplog.clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from kg import KnowledgeGraph
-from kg.export import node_table, to_heterodata, to_networkx
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.export import node_table, to_heterodata, to_networkx
 
 
 def sparql_counts(kg: KnowledgeGraph) -> dict[str, int]:

@@ -9,7 +9,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import edit, rejected
 
-from kg import Comparator, KnowledgeGraph, SideSelection, Statistic, queries
+from flexaqa.kg import Comparator, KnowledgeGraph, SideSelection, Statistic, queries
 
 SQUAT = "actions/A16_barbell_back_squat.ttl"
 UNIT = "http://qudt.org/vocab/unit/"

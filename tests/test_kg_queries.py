@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kg import KnowledgeGraph
+from flexaqa.kg import KnowledgeGraph
 
 
 def test_eccentric_errors_of_the_back_squat_come_heaviest_first_with_their_cue(kg: KnowledgeGraph) -> None:

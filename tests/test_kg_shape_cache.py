@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kg import KnowledgeGraph, ShapeViolationError
+from flexaqa.kg import KnowledgeGraph, ShapeViolationError
 
 LOAD = """import sys
-from kg import KnowledgeGraph
+from flexaqa.kg import KnowledgeGraph
 KnowledgeGraph.load(sys.argv[1])
 print("pyshacl" in sys.modules)"""
 

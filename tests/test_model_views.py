@@ -12,15 +12,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from clips.clip import Clip  # noqa: E402
-from clips.layouts import JOINT_INDEX, JOINTS  # noqa: E402
-from clips.skeleton import Skeleton  # noqa: E402
-from kg import KnowledgeGraph  # noqa: E402
-from models.data import load_splits  # noqa: E402
-from models.predict import Predictor  # noqa: E402
-from models.scorer import ScorerConfig  # noqa: E402
-from models.train import TrainConfig, train  # noqa: E402
-from models.views import camera_views, random_azimuths, untracked_joints  # noqa: E402
+from flexaqa.clips.clip import Clip  # noqa: E402
+from flexaqa.clips.layouts import JOINT_INDEX, JOINTS  # noqa: E402
+from flexaqa.clips.skeleton import Skeleton  # noqa: E402
+from flexaqa.kg import KnowledgeGraph  # noqa: E402
+from flexaqa.models.data import load_splits  # noqa: E402
+from flexaqa.models.predict import Predictor  # noqa: E402
+from flexaqa.models.scorer import ScorerConfig  # noqa: E402
+from flexaqa.models.train import TrainConfig, train  # noqa: E402
+from flexaqa.models.views import camera_views, random_azimuths, untracked_joints  # noqa: E402
 
 
 def test_a_view_keeps_the_picture_plane_in_torso_lengths_and_zeroes_what_its_layout_lacks() -> None:
@@ -56,7 +56,7 @@ def test_a_view_turns_the_body_about_the_vertical_by_its_azimuth() -> None:
 
 @pytest.fixture(scope="module")
 def two_d_checkpoint(kg: KnowledgeGraph, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from synth.generate import Options, generate
+    from flexaqa.synth.generate import Options, generate
 
     root = tmp_path_factory.mktemp("views_synth")
     generate(kg, root, Options(per_action=6, seed=5), actions=["A01"])
@@ -88,7 +88,7 @@ def test_a_2d_clip_gets_model_findings_from_a_camera_view_checkpoint(
         positions[:, JOINT_INDEX[f"{side}_elbow"]] = (0, 0.2)
         positions[:, JOINT_INDEX[f"{side}_wrist"]] = np.column_stack([0.25 * np.sin(angle), 0.2 - 0.25 * np.cos(angle)])
     clip = Clip(action="A01", skeleton=Skeleton(positions=positions, fps=30.0))
-    with caplog.at_level(logging.WARNING, logger="models.predict"):
+    with caplog.at_level(logging.WARNING, logger="flexaqa.models.predict"):
         findings = Predictor(path, kg).findings(kg, clip)
     assert findings and "trained on 3D skeletons only" not in caplog.text
     assert {f.rule for f in findings} <= set(kg.action("A01").rules)

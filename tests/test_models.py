@@ -13,15 +13,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from api.core import load_graph  # noqa: E402
-from engine.assess import assess  # noqa: E402
-from engine.scoring import Observation, repetition_score  # noqa: E402
-from kg import KnowledgeGraph  # noqa: E402
-from models import checkpoint, manifest  # noqa: E402
-from models.predict import Predictor  # noqa: E402
-from models.scorer import ScorerConfig, expected_score  # noqa: E402
-from models.train import TrainConfig, train  # noqa: E402
-from synth.generate import Options, generate, synthetic_set  # noqa: E402
+from flexaqa.api.core import load_graph  # noqa: E402
+from flexaqa.engine.assess import assess  # noqa: E402
+from flexaqa.engine.scoring import Observation, repetition_score  # noqa: E402
+from flexaqa.kg import KnowledgeGraph  # noqa: E402
+from flexaqa.models import checkpoint, manifest  # noqa: E402
+from flexaqa.models.predict import Predictor  # noqa: E402
+from flexaqa.models.scorer import ScorerConfig, expected_score  # noqa: E402
+from flexaqa.models.train import TrainConfig, train  # noqa: E402
+from flexaqa.synth.generate import Options, generate, synthetic_set  # noqa: E402
 
 NEW_ERROR_TYPE = '''
 @prefix fkg:  <https://w3id.org/flexaqa/fkg#> .
@@ -183,7 +183,7 @@ def test_the_model_score_is_the_engines_penalty_formula(kg: KnowledgeGraph) -> N
 def test_two_ranks_train_under_torchrun_and_agree(tiny_data: Path, tmp_path: Path) -> None:
     """Both ranks leave the process group together (barrier, then destroy, in a ``finally``): a rank that
     exited with gloo still alive once hung at process exit."""
-    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "api.cli",
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "flexaqa",
                           "train", str(tiny_data), "--out", str(tmp_path / "ddp.pt"), "--epochs", "1",
                           "--hidden", "16"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -192,7 +192,7 @@ def test_two_ranks_train_under_torchrun_and_agree(tiny_data: Path, tmp_path: Pat
 
 
 def test_the_rule_path_never_imports_torch(tmp_path: Path) -> None:
-    probe = ("import sys; from api.cli import main; main(sys.argv[1:]); "
+    probe = ("import sys; from flexaqa.api.cli import main; main(sys.argv[1:]); "
              "print('torch imported' if 'torch' in sys.modules else 'no torch')")
     for args in (["rules", "check"], ["assess", "--format", "json", "--no-model"]):
         out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300)
@@ -233,7 +233,7 @@ def test_a_missing_checkpoint_is_named_without_a_traceback(tiny_data: Path, tmp_
 def test_one_predictor_serves_every_version_of_the_graph(kg: KnowledgeGraph, ontology_copy: Path) -> None:
     """A service whose rules are edited keeps one model: after an edit it re-encodes the graph (and says what
     changed) instead of loading the checkpoint again, and the rule added in Turtle is checked by the model."""
-    from api.core import assess_clip, load_model, model_findings
+    from flexaqa.api.core import assess_clip, load_model, model_findings
 
     edited = with_new_error_type(ontology_copy)
     clip = synthetic_set(kg, "A16", [[]], seed=5)
@@ -254,7 +254,7 @@ def test_a_manifest_is_none_for_what_is_not_a_flexaqa_checkpoint(tiny_checkpoint
 
 
 def test_rules_measured_alike_share_a_detector_measure_or_a_fault_motion(kg: KnowledgeGraph) -> None:
-    from models.compare import measured_alike
+    from flexaqa.models.compare import measured_alike
 
     def measure(rule):  # noqa: ANN001, ANN202
         d, m = rule.detector, rule.fault_motion

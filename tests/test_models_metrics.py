@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.metrics import (
+from flexaqa.models.metrics import (
     average_precision,
     best_thresholds,
     detection_metrics,

@@ -15,13 +15,13 @@ pytest.importorskip("torch")
 
 from test_detectors_real import CASES, as_assessed, balanced_accuracy, recording, reduced  # noqa: E402
 
-from api.core import assess_clip, load_model, model_findings  # noqa: E402
-from clips.clip import Clip  # noqa: E402
-from clips.files import load_clip  # noqa: E402
-from clips.readers import read_skeleton_csv, skeleton_from_array  # noqa: E402
-from engine.detectors import frames_flagged  # noqa: E402
-from engine.features import Recording  # noqa: E402
-from kg import KnowledgeGraph  # noqa: E402
+from flexaqa.api.core import assess_clip, load_model, model_findings  # noqa: E402
+from flexaqa.clips.clip import Clip  # noqa: E402
+from flexaqa.clips.files import load_clip  # noqa: E402
+from flexaqa.clips.readers import read_skeleton_csv, skeleton_from_array  # noqa: E402
+from flexaqa.engine.detectors import frames_flagged  # noqa: E402
+from flexaqa.engine.features import Recording  # noqa: E402
+from flexaqa.kg import KnowledgeGraph  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def rules_and_merged(kg: KnowledgeGraph, name: str, clip: Clip, rec: Recording, 
     predictor = load_model(kg)
     assert predictor is not None, "the shipped checkpoint loads on the shipped graph"
     assert predictor.record["skeletons"] == ["3D"], "trained on synthetic 3D skeletons"
-    with caplog.at_level(logging.WARNING, logger="models.predict"):
+    with caplog.at_level(logging.WARNING, logger="flexaqa.models.predict"):
         assert predictor.findings(kg, clip) == []
     assert "trained on 3D skeletons only" in caplog.text
     merged, alone = assess_clip(kg, clip, model_findings=model_findings(kg, clip)), assess_clip(kg, clip)

@@ -12,15 +12,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from api.core import DEFAULT_CHECKPOINT  # noqa: E402
-from clips.flex import FPS, FlexDataset  # noqa: E402
-from clips.video import Video  # noqa: E402
-from kg import KnowledgeGraph  # noqa: E402
-from models import checkpoint, predict  # noqa: E402
-from models.frames import FRAMES, MAX_VIEWS, SIZE, repetition_frames, stack_frames  # noqa: E402
-from models.inputs import STEPS  # noqa: E402
-from models.video_encoder import VideoEncoder, WeightsError  # noqa: E402
-from synth.generate import Options, generate  # noqa: E402
+from flexaqa.api.core import DEFAULT_CHECKPOINT  # noqa: E402
+from flexaqa.clips.flex import FPS, FlexDataset  # noqa: E402
+from flexaqa.clips.video import Video  # noqa: E402
+from flexaqa.kg import KnowledgeGraph  # noqa: E402
+from flexaqa.models import checkpoint, predict  # noqa: E402
+from flexaqa.models.frames import FRAMES, MAX_VIEWS, SIZE, repetition_frames, stack_frames  # noqa: E402
+from flexaqa.models.inputs import STEPS  # noqa: E402
+from flexaqa.models.video_encoder import VideoEncoder, WeightsError  # noqa: E402
+from flexaqa.synth.generate import Options, generate  # noqa: E402
 
 
 def _encoder(hidden: int = 24, seed: int = 0) -> VideoEncoder:
@@ -205,7 +205,7 @@ def test_the_comparison_with_video_shows_video_alone_and_every_modality_combined
 
 def test_training_with_video_also_shows_each_modality_alone_and_each_pair_never_none() -> None:
     """A phone clip has a skeleton and nothing else: a scorer trained with video must have seen that case."""
-    from models.train import _drop_modalities
+    from flexaqa.models.train import _drop_modalities
 
     full = torch.ones(6000, 3, dtype=torch.bool)
     seen = {tuple(row.tolist()) for row in _drop_modalities(full, 0.3, torch.Generator().manual_seed(0))}

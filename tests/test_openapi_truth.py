@@ -15,7 +15,7 @@ import httpx
 import pytest
 from conftest import running_server
 
-from ontology import ONTOLOGY_DIR
+from flexaqa.ontology import ONTOLOGY_DIR
 
 TOKEN = "openapi-truth"
 MAX_BODY_MB = 1

@@ -137,7 +137,7 @@ def test_keyboard_seeks_to_a_fault_and_its_joints_turn_red(server: str, browser)
 @needs_browser
 def test_offline_report_opens_with_the_network_blocked(browser, tmp_path: Path) -> None:  # noqa: ANN001
     out = tmp_path / "report.html"
-    subprocess.run([sys.executable, "-m", "api.cli", "assess", "--report", str(out)], check=True,
+    subprocess.run([sys.executable, "-m", "flexaqa", "assess", "--report", str(out)], check=True,
                    capture_output=True, cwd=ROOT)
     attempted: list[str] = []
 
@@ -169,7 +169,7 @@ def test_the_pages_own_words_are_turtle_a_coach_can_edit(browser, ontology_copy:
     words = ontology_copy / "report_page.ttl"
     words.write_text(words.read_text().replace('"Score"@en', '"Form score"@en'))
     out = tmp_path / "report.html"
-    subprocess.run([sys.executable, "-m", "api.cli", "--ontology", str(ontology_copy), "assess", "--report",
+    subprocess.run([sys.executable, "-m", "flexaqa", "--ontology", str(ontology_copy), "assess", "--report",
                     str(out)], check=True, capture_output=True, cwd=ROOT)
     page = browser.new_page()
     page.goto(out.as_uri())
@@ -187,11 +187,11 @@ def test_the_pages_own_words_are_turtle_a_coach_can_edit(browser, ontology_copy:
 
 @needs_browser
 def test_a_fault_the_model_saw_says_so_on_the_page(browser, kg, tmp_path: Path) -> None:  # noqa: ANN001
-    from api.core import languages
-    from api.report import build_input, render_page
-    from engine.assess import assess_in_languages
-    from engine.evidence import ModelFinding
-    from synth.generate import synthetic_set
+    from flexaqa.api.core import languages
+    from flexaqa.api.report import build_input, render_page
+    from flexaqa.engine.assess import assess_in_languages
+    from flexaqa.engine.evidence import ModelFinding
+    from flexaqa.synth.generate import synthetic_set
 
     clip = synthetic_set(kg, "A16", [[]], seed=10)
     blind = next(r for r in kg.rules_of("A16") if r.detector is None)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.scoring import Observation, repetition_score, set_score
+from flexaqa.engine.scoring import Observation, repetition_score, set_score
 
 weights = st.lists(st.sampled_from([2.0, 5.0, 6.0, 7.0, 8.0, 9.0, 9.5, 10.0]), min_size=1, max_size=12)
 

@@ -18,11 +18,11 @@ from conftest import EXAMPLE, running_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from api.service.errors import ServiceError
-from api.service.limits import WorkLimiter
-from clips.files import save_bundle
-from kg import KnowledgeGraph
-from synth.generate import synthetic_set
+from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.limits import WorkLimiter
+from flexaqa.clips.files import save_bundle
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.generate import synthetic_set
 
 SELECT_ACTIONS = "SELECT ?a ?l WHERE { ?a a fkg:Action ; rdfs:label ?l FILTER(LANG(?l)='en') } ORDER BY ?a"
 

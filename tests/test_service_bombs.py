@@ -124,7 +124,7 @@ def test_the_command_line_refuses_a_bomb_in_one_line_without_decompressing_it(bo
                "out = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
                "print(out.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
                "sys.stderr.write(out.stderr)")
-    out = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "api.cli", "assess", str(bomb)],
+    out = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "flexaqa", "assess", str(bomb)],
                          capture_output=True, text=True, timeout=300)
     returncode, peak_kb = map(int, out.stdout.split())
     assert returncode == 1

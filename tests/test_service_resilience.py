@@ -18,7 +18,7 @@ import httpx
 import pytest
 from conftest import running_server
 
-from ontology import ONTOLOGY_DIR
+from flexaqa.ontology import ONTOLOGY_DIR
 
 LIVENESS_S = 30.0
 """How long a change on disk may take to show before the test calls it lost (a bound, not a speed)."""

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from conftest import EXAMPLE, running_server
 
-from ontology import ONTOLOGY_DIR
+from flexaqa.ontology import ONTOLOGY_DIR
 
 TOKEN = "s3cret-for-tests"
 AUTH = {"authorization": f"Bearer {TOKEN}"}

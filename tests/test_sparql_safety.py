@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg import KnowledgeGraph
-from kg.errors import QueryError, QueryLimitError, QueryRefusedError
-from kg.guard import screen
-from kg.namespace import PREFIXES
-from kg.sandbox import QuerySandbox
-from kg.sparql import QueryService, parse_binding, resolve
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.errors import QueryError, QueryLimitError, QueryRefusedError
+from flexaqa.kg.guard import screen
+from flexaqa.kg.namespace import PREFIXES
+from flexaqa.kg.sandbox import QuerySandbox
+from flexaqa.kg.sparql import QueryService, parse_binding, resolve
 
 CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -293,7 +293,7 @@ def test_the_worker_has_no_network_even_for_a_query_that_got_past_the_guard(list
 
 
 def _connect_from_isolated_process(port: int) -> tuple[str | None, str | None]:
-    from kg.sandbox import _isolate_network
+    from flexaqa.kg.sandbox import _isolate_network
 
     isolation = _isolate_network()
     try:
@@ -312,7 +312,7 @@ def test_the_sandbox_says_whether_its_workers_are_offline() -> None:
 
 
 def test_a_user_query_is_evaluated_once(kg: KnowledgeGraph) -> None:
-    from kg.sandbox import _answer, _Request
+    from flexaqa.kg.sandbox import _answer, _Request
 
     class Counting:
         def __init__(self) -> None:

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import synth.inject
-from clips.flex import FlexDataset
-from clips.labels import read_labels
-from kg import KnowledgeGraph
-from synth.generate import Options, generate
-from synth.inject import clean_firing, plan_for
+from flexaqa.clips.flex import FlexDataset
+from flexaqa.clips.labels import read_labels
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth import inject
+from flexaqa.synth.generate import Options, generate
+from flexaqa.synth.inject import clean_firing, plan_for
 
 ACTIONS = ["A01", "A16"]
 
@@ -95,20 +95,20 @@ def test_an_equal_graph_reuses_the_injection_plan_and_an_old_graph_can_be_freed(
 
 
 def test_injection_plans_of_old_graph_versions_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synth.inject, "_plans", type(synth.inject._plans)())
-    monkeypatch.setattr(synth.inject, "_plan", lambda kg, action, fps: {"rule": (None, frozenset())})
-    graphs = [SimpleNamespace(version=f"v{i}") for i in range(synth.inject.PLAN_VERSIONS + 1)]
+    monkeypatch.setattr(inject, "_plans", type(inject._plans)())
+    monkeypatch.setattr(inject, "_plan", lambda kg, action, fps: {"rule": (None, frozenset())})
+    graphs = [SimpleNamespace(version=f"v{i}") for i in range(inject.PLAN_VERSIONS + 1)]
     first = plan_for(graphs[0], "A04", 30.0)
     for graph in graphs[1:]:
         plan_for(graph, "A04", 30.0)
-    assert list(synth.inject._plans) == [g.version for g in graphs[1:]]
+    assert list(inject._plans) == [g.version for g in graphs[1:]]
     assert plan_for(graphs[0], "A04", 30.0) is not first
 
 
 def test_the_readme_recipe_still_makes_the_shipped_example(kg: KnowledgeGraph) -> None:
-    from api.core import EXAMPLE_CLIP
-    from clips.files import load_bundle
-    from synth.generate import synthetic_set
+    from flexaqa.api.core import EXAMPLE_CLIP
+    from flexaqa.clips.files import load_bundle
+    from flexaqa.synth.generate import synthetic_set
 
     made = synthetic_set(kg, "A16", [[], ["A16_AK47_ET032"], ["A16_AK46_ET054"], ["A16_AK47_ET032"]], seed=2026)
     shipped = load_bundle(EXAMPLE_CLIP)
@@ -117,8 +117,8 @@ def test_the_readme_recipe_still_makes_the_shipped_example(kg: KnowledgeGraph) -
 
 
 def test_a_fault_motion_on_a_degree_of_freedom_the_body_lacks_is_rejected_at_load(ontology_copy: Path) -> None:
-    from kg import ShapeViolationError
-    from synth.body import check_degrees_of_freedom
+    from flexaqa.kg import ShapeViolationError
+    from flexaqa.synth.body import check_degrees_of_freedom
 
     shrug = ontology_copy / "actions" / "A06_dumbbell_shrug.ttl"
     shrug.write_text(shrug.read_text().replace("fkg:changes fkg:DOF_protract", "fkg:changes fkg:DOF_scapula", 1)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clips.flex import FlexDataset
-from kg import KnowledgeGraph
-from synth.evaluation import detector_accuracy
-from synth.generate import Options, generate
+from flexaqa.clips.flex import FlexDataset
+from flexaqa.kg import KnowledgeGraph
+from flexaqa.synth.evaluation import detector_accuracy
+from flexaqa.synth.generate import Options, generate
 
 ACTIONS = ["A04", "A08", "A12", "A15", "A16"]
 

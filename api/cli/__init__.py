@@ -9,11 +9,11 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import version
 
-from api.cli import assess, data, graph, model, serve
-from api.service.config import warn_unknown_variables
-from clips.errors import ClipError
-from kg import KGError, UnknownIdError
-from kg.errors import QueryError
+from flexaqa.api.cli import assess, data, graph, model, serve
+from flexaqa.api.service.config import warn_unknown_variables
+from flexaqa.clips.errors import ClipError
+from flexaqa.kg import KGError, UnknownIdError
+from flexaqa.kg.errors import QueryError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api import core
-from api.cli.common import load_graph, writable_file
+from flexaqa.api import core
+from flexaqa.api.cli.common import load_graph, writable_file
 
 if TYPE_CHECKING:
-    from api.report import ReportInput
-    from engine.report import Assessment, ErrorFound
-    from kg import KnowledgeGraph
+    from flexaqa.api.report import ReportInput
+    from flexaqa.engine.report import Assessment, ErrorFound
+    from flexaqa.kg import KnowledgeGraph
 
 EXAMPLE = core.EXAMPLE_CLIP
 SIDE_MESSAGES = {"left": "MsgSideLeft", "right": "MsgSideRight", "leading": "MsgSideLeading"}
@@ -87,7 +87,7 @@ def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespac
 
 def _existing(path: Path) -> Path:
     """A clip as given: a file or a folder that is there, before anything asks which action it shows."""
-    from clips.errors import ClipError
+    from flexaqa.clips.errors import ClipError
 
     if not path.exists():
         raise ClipError("clip.file", f"no such file or folder: {path}")
@@ -109,7 +109,7 @@ def _min_confidence(text: str) -> float:
 
 def _write_report(path: Path, page_input: ReportInput) -> None:
     """``--report``: the report page as one self-contained HTML file; an unwritable path is a usage error."""
-    from api.report import render_page
+    from flexaqa.api.report import render_page
 
     page = render_page(page_input)
     try:
@@ -190,14 +190,14 @@ def _number(value: float | None) -> str:
 
 def _fps(text: str) -> float:
     """``--fps``: frames per second within ``clips.files.FPS_RANGE``."""
-    from clips.files import FPS_RANGE
+    from flexaqa.clips.files import FPS_RANGE
 
     return _within(text, FPS_RANGE, "fps")
 
 
 def _emg_rate(text: str) -> float:
     """``--emg-rate``: a sampling rate within ``clips.files.EMG_RATE_RANGE``."""
-    from clips.files import EMG_RATE_RANGE
+    from flexaqa.clips.files import EMG_RATE_RANGE
 
     return _within(text, EMG_RATE_RANGE, "Hz")
 
@@ -205,8 +205,8 @@ def _emg_rate(text: str) -> float:
 def _within(text: str, limits: tuple[float, float], unit: str) -> float:
     """An argparse ``type=``: the number, or a usage error that gives the allowed range (the readers are
     imported only now, when the option is given)."""
-    from clips.errors import ClipError
-    from clips.files import check_rate
+    from flexaqa.clips.errors import ClipError
+    from flexaqa.clips.files import check_rate
 
     try:
         return check_rate(float(text), limits, unit, unit)
@@ -224,8 +224,8 @@ class _LazyHelp(argparse.HelpFormatter):
         text = action.help
         if not text or "{" not in text:
             return text
-        from clips.files import DEFAULT_FPS, EMG_RATE_RANGE, FPS_RANGE, SKELETON_SUFFIXES, VIDEO_SUFFIXES
-        from clips.layouts import LAYOUTS
+        from flexaqa.clips.files import DEFAULT_FPS, EMG_RATE_RANGE, FPS_RANGE, SKELETON_SUFFIXES, VIDEO_SUFFIXES
+        from flexaqa.clips.layouts import LAYOUTS
 
         facts = {"videos": " ".join(VIDEO_SUFFIXES), "skeletons": " ".join(SKELETON_SUFFIXES),
                  "min_confidence": ", ".join(f"{n} {spec.min_confidence:g}" for n, spec in LAYOUTS.items()

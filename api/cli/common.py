@@ -7,8 +7,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from api import core
-from kg import KnowledgeGraph
+from flexaqa.api import core
+from flexaqa.kg import KnowledgeGraph
 
 
 def load_graph(args: argparse.Namespace, root: Path | None = None,

@@ -9,7 +9,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.cli.common import load_graph
+from flexaqa.api.cli.common import load_graph
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ SEED = Within(int, 0)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from synth.generate import Options, generate
+    from flexaqa.synth.generate import Options, generate
 
     kg = load_graph(args)
     for action in args.actions or []:
@@ -71,9 +71,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_detectors(args: argparse.Namespace) -> int:
-    from clips.flex import FlexDataset
-    from clips.labels import read_labels
-    from synth.evaluation import detector_accuracy
+    from flexaqa.clips.flex import FlexDataset
+    from flexaqa.clips.labels import read_labels
+    from flexaqa.synth.evaluation import detector_accuracy
 
     labels = read_labels(args.data)  # a bad labels file is reported before the graph is loaded
     kg = load_graph(args)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from api import core
-from api.cli.common import load_graph
-from kg import KGError, sparql
-from kg import queries as named_queries
-from kg.namespace import PREFIXES
+from flexaqa.api import core
+from flexaqa.api.cli.common import load_graph
+from flexaqa.kg import KGError, sparql
+from flexaqa.kg import queries as named_queries
+from flexaqa.kg.namespace import PREFIXES
 
 log = logging.getLogger("flexaqa")
 
@@ -99,7 +99,7 @@ def cmd_kg_export(args: argparse.Namespace) -> int:
     if args.format == "graphml":
         import networkx as nx  # only this export needs them: kept off every other command's start-up
 
-        from kg.export import to_networkx
+        from flexaqa.kg.export import to_networkx
 
         lines = nx.generate_graphml(to_networkx(graph))
         data = ("\n".join(lines) + "\n").encode()

@@ -11,12 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api import core
-from api.cli.common import load_graph, writable_file
-from api.cli.data import SEED, Within
+from flexaqa.api import core
+from flexaqa.api.cli.common import load_graph, writable_file
+from flexaqa.api.cli.data import SEED, Within
 
 if TYPE_CHECKING:
-    from kg import KnowledgeGraph
+    from flexaqa.kg import KnowledgeGraph
 
 DEFAULT_DATA = {"per_action": 150, "seed": 11}
 """The synthetic set the shipped checkpoint is trained on (``flexaqa train --default``)."""
@@ -39,8 +39,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.default and args.video:
         raise SystemExit("flexaqa train: error: --video needs a DATA folder with views (flexaqa synth --views N); "
                          "the shipped checkpoint is skeleton + sEMG")
-    from models.scorer import ScorerConfig  # torch: only once the command line is known to be usable
-    from models.train import TrainConfig, train
+    from flexaqa.models.scorer import ScorerConfig  # torch: only once the command line is known to be usable
+    from flexaqa.models.train import TrainConfig, train
 
     kg = load_graph(args)
     hidden = _error_list(kg, args.hide_errors, "--hide-errors")
@@ -48,7 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          threads=args.threads, hidden_errors=hidden, camera_views=args.camera_views,
                          model=ScorerConfig(hidden=args.hidden, use_graph=not args.no_graph, video=args.video))
     if args.default:
-        from synth.generate import Options, generate
+        from flexaqa.synth.generate import Options, generate
 
         out = args.out or core.DEFAULT_CHECKPOINT
         with tempfile.TemporaryDirectory(prefix="flexaqa-train-") as folder:
@@ -66,10 +66,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval_model(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from kg.export import node_table
-    from models import checkpoint
-    from models.data import load_splits
-    from models.train import evaluate
+    from flexaqa.kg.export import node_table
+    from flexaqa.models import checkpoint
+    from flexaqa.models.data import load_splits
+    from flexaqa.models.train import evaluate
 
     kg = load_graph(args)
     try:
@@ -88,10 +88,10 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from models.compare import compare, markdown, pick_errors
-    from models.data import load_splits
-    from models.scorer import ScorerConfig
-    from models.train import TrainConfig
+    from flexaqa.models.compare import compare, markdown, pick_errors
+    from flexaqa.models.data import load_splits
+    from flexaqa.models.scorer import ScorerConfig
+    from flexaqa.models.train import TrainConfig
 
     kg = load_graph(args)
     hidden = _error_list(kg, args.hold_out_errors, "--hold-out-errors")
@@ -99,7 +99,7 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="flexaqa-compare-") as folder:
         data = args.data
         if data is None:
-            from synth.generate import Options, generate
+            from flexaqa.synth.generate import Options, generate
 
             data = folder
             generate(kg, Path(folder), Options(per_action=args.per_action, seed=args.data_seed,

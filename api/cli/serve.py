@@ -8,17 +8,17 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from api.service.config import Settings
+    from flexaqa.api.service.config import Settings
 
-APP_FACTORY = "api.service.app:create_app"
+APP_FACTORY = "flexaqa.api.service.app:create_app"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from api import core
-    from api.service.config import Settings, SettingsError
+    from flexaqa.api import core
+    from flexaqa.api.service.config import Settings, SettingsError
 
     try:
         settings = Settings.from_env(host=args.host, port=args.port, workers=args.workers,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from api.report.model import (
+from flexaqa.api.report.model import (
     EmgView,
     Envelope,
     GraphRow,
@@ -22,14 +22,14 @@ from api.report.model import (
     SkeletonView,
     StepSpan,
 )
-from clips.clip import Clip
-from clips.emg import envelope, preprocess
-from clips.layouts import BONES, JOINT_INDEX, JOINTS
-from engine.assess import prepare
-from engine.detectors import SIDED_JOINTS
-from engine.report import Assessment
-from engine.timeline import key_step_spans
-from kg import KnowledgeGraph, in_language
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import envelope, preprocess
+from flexaqa.clips.layouts import BONES, JOINT_INDEX, JOINTS
+from flexaqa.engine.assess import prepare
+from flexaqa.engine.detectors import SIDED_JOINTS
+from flexaqa.engine.report import Assessment
+from flexaqa.engine.timeline import key_step_spans
+from flexaqa.kg import KnowledgeGraph, in_language
 
 MAX_FRAMES = 1500
 """Longer skeletons are thinned to this many frames: enough to scrub, small enough for one file."""

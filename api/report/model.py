@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from engine.report import Assessment
+from flexaqa.engine.report import Assessment
 
 
 class Projection(BaseModel):

@@ -13,9 +13,9 @@ from functools import cache
 from html import escape
 from importlib.resources import files
 
-from api.report.model import ReportInput
+from flexaqa.api.report.model import ReportInput
 
-STATIC = files("api.report") / "static"
+STATIC = files("flexaqa.api.report") / "static"
 SLOT = re.compile(r"\{\{(\w+)\}\}")
 
 

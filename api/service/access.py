@@ -15,7 +15,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.service.errors import CLIENT_CLOSED
+from flexaqa.api.service.errors import CLIENT_CLOSED
 
 log = logging.getLogger("flexaqa.access")
 

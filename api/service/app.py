@@ -18,17 +18,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from api import core
-from api.service import access, errors
-from api.service.config import Settings
-from api.service.limits import BodyLimit, WorkLimiter
-from api.service.routes import assess, graph, health, report, rules, sparql
-from api.service.schemas import AssessRequest, AssessUpload
-from api.service.supervisor import Supervisor
-from api.service.watch import NAME as WATCHER
-from api.service.watch import watch
-from kg.sandbox import QuerySandbox
-from kg.sparql import QueryService
+from flexaqa.api import core
+from flexaqa.api.service import access, errors
+from flexaqa.api.service.config import Settings
+from flexaqa.api.service.limits import BodyLimit, WorkLimiter
+from flexaqa.api.service.routes import assess, graph, health, report, rules, sparql
+from flexaqa.api.service.schemas import AssessRequest, AssessUpload
+from flexaqa.api.service.supervisor import Supervisor
+from flexaqa.api.service.watch import NAME as WATCHER
+from flexaqa.api.service.watch import watch
+from flexaqa.kg.sandbox import QuerySandbox
+from flexaqa.kg.sparql import QueryService
 
 log = logging.getLogger("flexaqa.service")
 

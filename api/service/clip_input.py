@@ -14,14 +14,14 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api import core
-from api.service.config import ENV_PREFIX, Settings
-from api.service.errors import ServiceError
-from api.service.schemas import AssessRequest
-from clips.clip import Clip
-from clips.errors import ClipError, ClipTooLarge
-from clips.files import BundleLimits
-from kg import KnowledgeGraph, UnknownIdError
+from flexaqa.api import core
+from flexaqa.api.service.config import ENV_PREFIX, Settings
+from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.schemas import AssessRequest
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.errors import ClipError, ClipTooLarge
+from flexaqa.clips.files import BundleLimits
+from flexaqa.kg import KnowledgeGraph, UnknownIdError
 
 Decoder = Callable[[KnowledgeGraph], tuple[Clip, float | None]]
 """CPU work that turns the request's bytes into a clip and the frame rate assumed for it (run it off the loop)."""

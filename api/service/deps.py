@@ -10,12 +10,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from api import core
-from api.service.config import Settings
-from api.service.errors import ServiceError
-from api.service.limits import WorkLimiter
-from kg import KnowledgeGraph, LiveGraph, UnknownIdError
-from kg.sparql import QueryService
+from flexaqa.api import core
+from flexaqa.api.service.config import Settings
+from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.limits import WorkLimiter
+from flexaqa.kg import KnowledgeGraph, LiveGraph, UnknownIdError
+from flexaqa.kg.sparql import QueryService
 
 
 def get_settings(request: Request) -> Settings:

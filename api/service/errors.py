@@ -18,10 +18,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
-from api.service.schemas import Problem, RuleProblem
-from clips.errors import ClipError
-from kg import UnknownIdError
-from kg.errors import QueryError, QueryLimitError
+from flexaqa.api.service.schemas import Problem, RuleProblem
+from flexaqa.clips.errors import ClipError
+from flexaqa.kg import UnknownIdError
+from flexaqa.kg.errors import QueryError, QueryLimitError
 
 log = logging.getLogger("flexaqa.service")
 

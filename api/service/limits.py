@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.service.errors import ServiceError, problem
+from flexaqa.api.service.errors import ServiceError, problem
 
 
 class BodyLimit:

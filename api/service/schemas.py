@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from clips.clip import Clip
-from clips.emg import EMG
-from clips.skeleton import Skeleton
-from engine.report import Assessment
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.emg import EMG
+from flexaqa.clips.skeleton import Skeleton
+from flexaqa.engine.report import Assessment
 
 __all__ = [
     "ActionDetail", "ActionSummary", "AssessRequest", "Assessment", "EMGIn", "ErrorTypeView", "Health",

@@ -16,8 +16,8 @@ from pathlib import Path
 import anyio
 from watchfiles import Change, awatch
 
-from kg import KGError, LiveGraph
-from kg.errors import OntologyFolderError
+from flexaqa.kg import KGError, LiveGraph
+from flexaqa.kg.errors import OntologyFolderError
 
 log = logging.getLogger("flexaqa.service")
 

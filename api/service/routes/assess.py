@@ -12,10 +12,10 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from api import core
-from api.service.clip_input import read_clip
-from api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep
-from api.service.schemas import Assessment, Problem
+from flexaqa.api import core
+from flexaqa.api.service.clip_input import read_clip
+from flexaqa.api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep
+from flexaqa.api.service.schemas import Assessment, Problem
 
 router = APIRouter(tags=["assess"])
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.service.deps import GraphDep, LangDep
-from api.service.schemas import ActionDetail, ActionSummary, ErrorTypeView, KeyStepView, Problem, RuleView
-from kg import UnknownIdError, in_language
+from flexaqa.api.service.deps import GraphDep, LangDep
+from flexaqa.api.service.schemas import ActionDetail, ActionSummary, ErrorTypeView, KeyStepView, Problem, RuleView
+from flexaqa.kg import UnknownIdError, in_language
 
 router = APIRouter(tags=["knowledge graph"])
 

@@ -9,13 +9,13 @@ from dataclasses import asdict
 import anyio
 from fastapi import APIRouter, Request, Response
 
-from api import core
-from api.service.deps import LiveDep, SettingsDep
-from api.service.errors import PROBLEM_JSON, problem_members
-from api.service.schemas import Health, Readiness, RejectedEditView, UnreadyProblem
-from kg.errors import QueryLimitError
-from kg.sparql import QueryService
-from models import manifest
+from flexaqa.api import core
+from flexaqa.api.service.deps import LiveDep, SettingsDep
+from flexaqa.api.service.errors import PROBLEM_JSON, problem_members
+from flexaqa.api.service.schemas import Health, Readiness, RejectedEditView, UnreadyProblem
+from flexaqa.kg.errors import QueryLimitError
+from flexaqa.kg.sparql import QueryService
+from flexaqa.models import manifest
 
 router = APIRouter(tags=["health"])
 

@@ -17,15 +17,15 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api import core
-from api.report import render_page, render_problem, render_upload
-from api.service.clip_input import read_clip
-from api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep, get_lang
-from api.service.errors import ServiceError
-from api.service.schemas import Problem
-from clips.clip import Clip
-from clips.errors import ClipError
-from kg import KnowledgeGraph
+from flexaqa.api import core
+from flexaqa.api.report import render_page, render_problem, render_upload
+from flexaqa.api.service.clip_input import read_clip
+from flexaqa.api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep, get_lang
+from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.schemas import Problem
+from flexaqa.clips.clip import Clip
+from flexaqa.clips.errors import ClipError
+from flexaqa.kg import KnowledgeGraph
 
 RULES_URL = "/rules/"
 HTML_FORM_URL = "/assess?format=html"

@@ -15,13 +15,13 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Header, Path, Request, Response
 
-from api.service.deps import LiveDep, SettingsDep
-from api.service.errors import ServiceError
-from api.service.schemas import Problem, RuleFile, RuleProblem, RuleWritten
-from kg import KGError, LiveGraph
-from kg.errors import OntologyFolderError, ShapeViolationError
-from kg.live import ABSENT, EditConflictError, content_digest
-from kg.loader import SHAPES_FILE
+from flexaqa.api.service.deps import LiveDep, SettingsDep
+from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.schemas import Problem, RuleFile, RuleProblem, RuleWritten
+from flexaqa.kg import KGError, LiveGraph
+from flexaqa.kg.errors import OntologyFolderError, ShapeViolationError
+from flexaqa.kg.live import ABSENT, EditConflictError, content_digest
+from flexaqa.kg.loader import SHAPES_FILE
 
 router = APIRouter(tags=["rules"])
 

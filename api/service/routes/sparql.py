@@ -19,10 +19,10 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import FormData
 
-from api.service.deps import GraphDep, QueriesDep
-from api.service.errors import ServiceError
-from api.service.schemas import Problem
-from kg import sparql
+from flexaqa.api.service.deps import GraphDep, QueriesDep
+from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.schemas import Problem
+from flexaqa.kg import sparql
 
 router = APIRouter(tags=["sparql"])
 
