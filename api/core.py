@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from flexaqa.extras import MissingExtraError, require
 from flexaqa.kg import KnowledgeGraph, LiveGraph, UnknownIdError
 from flexaqa.kg.graph import default_root
 from flexaqa.kg.loader import parse_file, place_file, read_turtle
@@ -164,8 +165,12 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
     with _LOADING:
         if path not in _PREDICTORS:
             try:
+                require("model", "the learned scorer")
                 from flexaqa.models.checkpoint import CheckpointError
                 from flexaqa.models.predict import Predictor
+            except MissingExtraError as exc:
+                logger.warning("%s; assessing with the rules only", exc)
+                return None
             except ImportError as exc:
                 logger.warning("learned scorer unavailable (%s): assessing with the rules only", exc)
                 return None

@@ -19,6 +19,7 @@ from pydantic import BaseModel, field_validator
 
 from flexaqa.clips.base import ClipModel, positive_number
 from flexaqa.clips.errors import ClipError
+from flexaqa.extras import require
 
 if TYPE_CHECKING:  # PyAV is imported where a video is opened or written: reading keypoints needs none of it
     import av
@@ -75,6 +76,7 @@ class Video(ClipModel):
 @contextmanager
 def _open(source: VideoSource | str, **kwargs: object) -> Iterator[av.container.InputContainer]:
     """Open for reading; every failure, here or while decoding inside the block, is a ClipError."""
+    require("video", "reading a video")
     import av
     target: object = io.BytesIO(bytes(source)) if isinstance(source, bytes | bytearray) else source
     if isinstance(target, Path):
@@ -182,6 +184,7 @@ def write_video(target: str | Path | IO[bytes], video: Video, codec: str = "libx
 
     Width and height are cropped to even numbers, as yuv420p requires.
     """
+    require("video", "writing a video")
     import av
     frames = video.frames[:, : video.frames.shape[1] // 2 * 2, : video.frames.shape[2] // 2 * 2]
     if frames.shape[1] == 0 or frames.shape[2] == 0:

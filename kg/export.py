@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from flexaqa.extras import require
 from flexaqa.kg.entities import FaultMotion
 from flexaqa.kg.graph import KnowledgeGraph
 
@@ -112,6 +113,7 @@ def to_heterodata(kg: KnowledgeGraph) -> HeteroData:
     """A PyG graph with ``node_ids`` per type, rule weights as ``weight``, and no learned features
     (the encoder in ``models`` derives them from ids and label text). torch is imported here, not at
     module load, so the command line and the service start without it."""
+    require("model", "a PyG graph of the FKG")
     import torch
     from torch_geometric.data import HeteroData
 

@@ -12,6 +12,7 @@ from importlib.metadata import version
 from flexaqa.api.cli import assess, data, graph, model, serve
 from flexaqa.api.service.config import warn_unknown_variables
 from flexaqa.clips.errors import ClipError
+from flexaqa.extras import MissingExtraError
 from flexaqa.kg import KGError, UnknownIdError
 from flexaqa.kg.errors import QueryError
 
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flexaqa: invalid ontology\n{exc}", file=sys.stderr)
     except ClipError as exc:
         print(f"flexaqa: bad input: {exc}", file=sys.stderr)
+    except MissingExtraError as exc:
+        print(f"flexaqa: {exc}", file=sys.stderr)
     return 1
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from flexaqa.api import core
 from flexaqa.api.cli.common import load_graph, writable_file
 from flexaqa.api.cli.data import SEED, Within
+from flexaqa.extras import require
 
 if TYPE_CHECKING:
     from flexaqa.kg import KnowledgeGraph
@@ -39,7 +40,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.default and args.video:
         raise SystemExit("flexaqa train: error: --video needs a DATA folder with views (flexaqa synth --views N); "
                          "the shipped checkpoint is skeleton + sEMG")
-    from flexaqa.models.scorer import ScorerConfig  # torch: only once the command line is known to be usable
+    require("model", "flexaqa train")  # torch: only once the command line is known to be usable
+    from flexaqa.models.scorer import ScorerConfig
     from flexaqa.models.train import TrainConfig, train
 
     kg = load_graph(args)
@@ -64,6 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_model(args: argparse.Namespace) -> int:
+    require("model", "flexaqa eval model")
     import numpy as np
 
     from flexaqa.kg.export import node_table
@@ -85,6 +88,7 @@ def cmd_eval_model(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_compare(args: argparse.Namespace) -> int:
+    require("model", "flexaqa eval compare")
     import json
     import time
 

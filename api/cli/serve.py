@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flexaqa.api.service.config import Settings
 
+from flexaqa.extras import require
+
 APP_FACTORY = "flexaqa.api.service.app:create_app"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    require("serve", "flexaqa serve")
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 

@@ -13,6 +13,7 @@ from flexaqa.api import core
 from flexaqa.api.service.deps import LiveDep, SettingsDep
 from flexaqa.api.service.errors import PROBLEM_JSON, problem_members
 from flexaqa.api.service.schemas import Health, Readiness, RejectedEditView, UnreadyProblem
+from flexaqa.extras import MissingExtraError, require
 from flexaqa.kg.errors import QueryLimitError
 from flexaqa.kg.sparql import QueryService
 from flexaqa.models import manifest
@@ -66,6 +67,11 @@ def _isolation(queries: QueryService) -> str | None:
 
 def _scoring(model: bool) -> dict[str, str | None]:
     """The checkpoint in use and how clips are scored, as its manifest (read without torch) says."""
+    if model:
+        try:
+            require("model", "the learned scorer")
+        except MissingExtraError as exc:
+            return {"model_checkpoint": None, "scoring": f"rules alone: {exc}"}
     header = core.shipped_manifest() if model else None
     if header is None:
         return {"model_checkpoint": None, "scoring": NO_CHECKPOINT if model else NO_MODEL}
