@@ -103,6 +103,16 @@ def test_deep_nesting_is_refused_before_parsing(flexaqa) -> None:
     assert out.returncode == 1 and "nests brackets" in out.stderr
 
 
+@pytest.mark.parametrize("hide", ["# c\r", "BIND('''x\\'''' AS ?z) ", "OPTIONAL { ex:a\\#x ?p ?o } "])
+def test_nesting_hidden_from_a_lexer_is_measured_on_the_parse(
+        hide: str, kg: KnowledgeGraph, service: QueryService) -> None:
+    query = "PREFIX ex: <http://e/> SELECT * WHERE { " + hide + "{" * 3000 + "?s ?p ?o" + "}" * 3000 + " }"
+    with pytest.raises(QueryError, match="nests brackets|bad query"):
+        service.answer(kg, resolve(query))
+    columns, rows = service.rows(kg, resolve("SELECT (COUNT(?a) AS ?n) WHERE { ?a a fkg:Action }"))
+    assert rows == [{"n": 20}]  # the worker that parsed it is alive
+
+
 def test_overlong_queries_are_refused() -> None:
     with pytest.raises(QueryRefusedError, match="characters long"):
         screen("SELECT * WHERE { ?s ?p ?o } #" + "x" * 30_000)
