@@ -190,7 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="share of training repetitions seen as a 2D phone-camera view of their 3D skeleton (random "
                    "angle, mostly from the side, and keypoint layout); a checkpoint trained with some speaks for 2D "
                    "clips too (default: %(default)s, 3D only: on real phone keypoints such a model did not beat "
-                   "chance, see README)")
+                   "chance, see docs/scorer.md)")
     p.add_argument("--hide-errors", metavar="ET,...", help="error types left out of every training label")
     p.add_argument("--cache", type=Path, metavar="DIR", help="keep parsed CSV tables here between runs")
     p.set_defaults(func=cmd_train)
