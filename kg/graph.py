@@ -129,6 +129,10 @@ class KnowledgeGraph:
         """
         return self._store.query(self.bind(sparql, **bindings) if bindings else sparql, prefixes=PREFIXES)
 
+    def solutions(self, sparql: str, **bindings: str | float) -> ox.QuerySolutions:
+        """:meth:`query` for a SELECT query: its solutions (an ASK or CONSTRUCT here is a programming error)."""
+        return _solutions(self.query(sparql, **bindings))
+
     @staticmethod
     def bind(sparql: str, **bindings: str | float) -> str:
         """The query with ``bindings`` as a ``VALUES`` block at the start of its WHERE clause; a binding
@@ -151,12 +155,12 @@ class KnowledgeGraph:
     @cached_property
     def ids(self) -> frozenset[str]:
         """The ids of every node the graph says something about (``A16``, ``ET005``, ``Eccentric``, ...)."""
-        rows = self._store.query(f"SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), \"{FKG}\")) }}")
-        return frozenset(local_name(row["s"].value) for row in rows)
+        rows = self.solutions(f"SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), \"{FKG}\")) }}")
+        return frozenset(local_name(_term_value(row["s"])) for row in rows)
 
     def select(self, sparql: str, **bindings: str | float) -> list[dict[str, Binding]]:
         """Rows of a SELECT query as plain Python values (FKG ids, numbers, strings)."""
-        solutions = self.query(sparql, **bindings)
+        solutions = self.solutions(sparql, **bindings)
         names = [v.value for v in solutions.variables]
         return [{n: python_value(row[n]) for n in names} for row in solutions]
 
@@ -167,7 +171,10 @@ class KnowledgeGraph:
     def serialize(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
         """The whole graph in one RDF serialisation."""
         prefixes = PREFIXES if fmt is ox.RdfFormat.TURTLE else None
-        return ox.serialize((q.triple for q in self._store), format=fmt, prefixes=prefixes)
+        data = ox.serialize((q.triple for q in self._store), format=fmt, prefixes=prefixes)
+        if data is None:  # only when an output file is given
+            raise RuntimeError("pyoxigraph serialised to nowhere")
+        return data
 
     # ------------------------------------------------------------------ typed access
 
@@ -220,9 +227,11 @@ class KnowledgeGraph:
     def _labels(self, node_property: str) -> dict[str, dict[str, dict[str, str]]]:
         """``{node: {property: {lang: text}}}`` for language-tagged literals of one class."""
         out: dict[str, dict[str, dict[str, str]]] = {}
-        for row in self.query(node_property):
+        for row in self.solutions(node_property):
             node, prop, text = row["n"], row["p"], row["t"]
-            out.setdefault(local_name(node.value), {}).setdefault(prop.value.rsplit("#", 1)[-1], {})[
+            if not isinstance(text, ox.Literal):
+                raise TypeError(f"{node_property!r} binds ?t to {text!r}, not a literal")
+            out.setdefault(local_name(_term_value(node)), {}).setdefault(_term_value(prop).rsplit("#", 1)[-1], {})[
                 text.language or "en"
             ] = text.value
         return out
@@ -230,9 +239,9 @@ class KnowledgeGraph:
     def _read_key_steps(self) -> dict[str, KeyStep]:
         labels = self._labels(queries.text("_key_step_labels"))
         return {
-            r["k"]: KeyStep(
-                id=r["k"], label=labels.get(r["k"], {}).get("label", {}), phase=r["phase"],
-                phase_order=r["po"], order_in_phase=r["o"], source=self._loc(r["k"]),
+            _text(r, "k"): KeyStep(
+                id=_text(r, "k"), label=labels.get(_text(r, "k"), {}).get("label", {}), phase=_text(r, "phase"),
+                phase_order=_int(r, "po"), order_in_phase=_int(r, "o"), source=self._loc(_text(r, "k")),
             )
             for r in self.select(queries.text("_key_steps"))
         }
@@ -241,13 +250,14 @@ class KnowledgeGraph:
         texts = self._labels(queries.text("_error_texts"))
         out = {}
         for r in self.select(queries.text("_error_types")):
-            t = texts.get(r["e"], {})
-            fb = texts.get(r["fb"], {})
-            out[r["e"]] = ErrorType(
-                id=r["e"], label=t.get("label", {}), severity_class=r["c"],
-                min_weight=float(r["lo"]), max_weight=float(r["hi"]),
+            error = _text(r, "e")
+            t = texts.get(error, {})
+            fb = texts.get(_text(r, "fb"), {})
+            out[error] = ErrorType(
+                id=error, label=t.get("label", {}), severity_class=_text(r, "c"),
+                min_weight=_number(r, "lo"), max_weight=_number(r, "hi"),
                 feedback=Feedback(cue=fb.get("cue", {}), explanation=fb.get("explanation", {})),
-                source=self._loc(r["e"]),
+                source=self._loc(error),
             )
         return out
 
@@ -261,21 +271,23 @@ class KnowledgeGraph:
         motions, problems = self._read_fault_motions()
         rules = {}
         for r in self.select(queries.text("_rules")):
-            source = self._loc(r["r"])
-            unknown = [_unknown_choice(r["r"], prop, kind, r[column], source) for column, prop, kind in _CHOICES
+            rule = _text(r, "r")
+            source = self._loc(rule)
+            unknown = [_unknown_choice(rule, prop, kind, r[column], source) for column, prop, kind in _CHOICES
                        if r[column] is not None and r[column] not in {member.value for member in kind}]
             problems += unknown
-            rules[r["r"]] = PenaltyRule(
-                id=r["r"], action=r["a"], key_step=r["k"], error_type=r["e"], weight=float(r["w"]),
-                counting_mode=r["mode"] or "OncePerRepetition", source=source,
-                detector=None if r["feature"] is None or unknown else Detector(
-                    feature=r["feature"], joints=tuple(joints.get(r["r"], ())), muscle=r["muscle"],
+            feature = _optional_text(r, "feature")
+            rules[rule] = PenaltyRule(
+                id=rule, action=_text(r, "a"), key_step=_text(r, "k"), error_type=_text(r, "e"),
+                weight=_number(r, "w"), counting_mode=_optional_text(r, "mode") or "OncePerRepetition", source=source,
+                detector=None if feature is None or unknown else Detector(
+                    feature=feature, joints=tuple(joints.get(rule, ())), muscle=_optional_text(r, "muscle"),
                     statistic=Statistic(r["statistic"] or Statistic.EachFrame), comparator=Comparator(r["comparator"]),
-                    threshold=float(r["threshold"]), min_duration=float(r["minDuration"] or 0.0),
+                    threshold=_number(r, "threshold"), min_duration=_number(r, "minDuration", 0.0),
                     side_selection=SideSelection(r["sides"] or SideSelection.EitherSide),
-                    min_duration_share=float(r["minDurationShare"] or 0.0),
+                    min_duration_share=_number(r, "minDurationShare", 0.0),
                 ),
-                fault_motion=motions.get(r["r"]),
+                fault_motion=motions.get(rule),
             )
         if problems:
             raise ShapeViolationError(problems)
@@ -283,16 +295,17 @@ class KnowledgeGraph:
 
     def _read_fault_motions(self) -> tuple[dict[str, FaultMotion], list[ShapeViolation]]:
         """Each rule's fault motion (SHACL has checked its shape), and the motion quantities the engine lacks."""
-        motions, problems = {}, []
+        motions: dict[str, FaultMotion] = {}
+        problems: list[ShapeViolation] = []
         for r in self.select(queries.text("_fault_motions")):
-            quantity = r["quantity"]
+            rule, quantity = _text(r, "r"), r["quantity"]
             if quantity is not None and quantity not in {member.value for member in MotionQuantity}:
-                problems.append(_unknown_choice(r["r"], "changes", MotionQuantity, quantity, self._loc(r["r"]),
+                problems.append(_unknown_choice(rule, "changes", MotionQuantity, quantity, self._loc(rule),
                                                 part="faultMotion"))
                 continue
-            motions[r["r"]] = FaultMotion(
-                amount=float(r["amount"]), dof=None if quantity is not None else r["dof"],
-                quantity=None if quantity is None else MotionQuantity(quantity), muscle=r["muscle"],
+            motions[rule] = FaultMotion(
+                amount=_number(r, "amount"), dof=None if quantity is not None else _optional_text(r, "dof"),
+                quantity=None if quantity is None else MotionQuantity(quantity), muscle=_optional_text(r, "muscle"),
                 side=None if r["side"] is None else str(r["side"]).lower(),
             )
         return motions, problems
@@ -305,19 +318,19 @@ class KnowledgeGraph:
         channels = self.select(queries.text("_action_channels"))
         actions = {}
         for r in rows:
-            a = r["a"]
+            a = _text(r, "a")
             linked = {
                 rel: tuple(sorted(str(x["o"]) for x in links if x["a"] == a and x["rel"] == rel))
                 for rel in ("primaryMuscle", "secondaryMuscle", "containsKeyStep")
             }
             actions[a] = Action(
-                id=a, label=labels.get(a, {}).get("label", {}), equipment=r["eq"],
+                id=a, label=labels.get(a, {}).get("label", {}), equipment=_text(r, "eq"),
                 primary_muscles=linked["primaryMuscle"], secondary_muscles=linked["secondaryMuscle"],
                 key_steps=linked["containsKeyStep"],
-                first_moving_phase=r["first"] or "Eccentric",
+                first_moving_phase=_optional_text(r, "first") or "Eccentric",
                 start_pose=poses.get((a, "startPose"), {}), turn_pose=poses.get((a, "turnPose"), {}),
                 emg_channels=tuple(
-                    EMGChannel(index=c["i"], muscle=c["m"], side=c["side"]) for c in channels if c["a"] == a
+                    EMGChannel(index=_int(c, "i"), muscle=_text(c, "m"), side=_text(c, "side")) for c in channels if c["a"] == a
                 ),
                 source=self._loc(a),
                 rules=tuple(sorted(rule.id for rule in self.rules.values() if rule.action == a)),
@@ -347,7 +360,7 @@ def _poses(rows: list[dict[str, Binding]]) -> dict[tuple[str, str], dict[str, fl
     """``{(action, "startPose"): {"trunk": 10.0, ...}}`` from the rows of ``_action_poses.rq``."""
     poses: dict[tuple[str, str], dict[str, float]] = {}
     for r in rows:
-        poses.setdefault((str(r["a"]), str(r["pose"])), {})[str(r["name"])] = float(r["value"])
+        poses.setdefault((str(r["a"]), str(r["pose"])), {})[str(r["name"])] = _number(r, "value")
     return poses
 
 
@@ -358,3 +371,45 @@ def _term(value: str | float) -> ox.NamedNode | ox.Literal:
         return ox.NamedNode(iri(value)) if value[:1].isupper() else ox.Literal(value)
     kind = "integer" if isinstance(value, int) else "decimal"
     return ox.Literal(str(value), datatype=ox.NamedNode(PREFIXES["xsd"] + kind))
+
+
+def _solutions(result: QueryResult) -> ox.QuerySolutions:
+    if not isinstance(result, ox.QuerySolutions):
+        raise TypeError(f"expected a SELECT query, got {type(result).__name__}")
+    return result
+
+
+def _term_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> str:
+    """The IRI, blank node id or lexical form of a bound solution term (unbound is a query that does not fit)."""
+    if term is None or isinstance(term, ox.Triple):
+        raise TypeError(f"expected a bound node or literal, got {term!r}")
+    return term.value
+
+
+# Readers of the columns of the internal queries, whose shapes SHACL has checked: each says the type it needs.
+def _text(row: Mapping[str, Binding], column: str) -> str:
+    value = row[column]
+    if not isinstance(value, str):
+        raise TypeError(f"?{column} is {value!r}, not an id or a string")
+    return value
+
+
+def _optional_text(row: Mapping[str, Binding], column: str) -> str | None:
+    return None if row[column] is None else _text(row, column)
+
+
+def _int(row: Mapping[str, Binding], column: str) -> int:
+    value = row[column]
+    if not isinstance(value, int):
+        raise TypeError(f"?{column} is {value!r}, not an integer")
+    return value
+
+
+def _number(row: Mapping[str, Binding], column: str, default: float | None = None) -> float:
+    """``float`` of the column; ``default`` when it is unbound (``None``: it must be bound)."""
+    value = row[column]
+    if value is None:
+        value = default
+    if value is None:
+        raise TypeError(f"?{column} is unbound")
+    return float(value)

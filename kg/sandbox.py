@@ -124,30 +124,47 @@ def _answer(store: ox.Store, request: _Request, query: str) -> QueryAnswer:
     """Evaluate ``query`` once and serialise it in the asked format, within the result limits."""
     result = store.query(query, prefixes=request.prefixes)
     if isinstance(result, ox.QueryBoolean):
-        fmt = ox.QueryResultsFormat.from_media_type(request.results_format)
-        return QueryAnswer("boolean", result.serialize(format=fmt), fmt.media_type, 1)
+        fmt = _results_format(request.results_format)
+        return QueryAnswer("boolean", _written(result.serialize(format=fmt)), fmt.media_type, 1)
     if isinstance(result, ox.QueryTriples):
         triples = []
         for triple in result:
             triples.append(triple)
             if len(triples) > request.max_results:
                 raise _TooMany(f"more than {request.max_results} triples")
-        fmt = ox.RdfFormat.from_media_type(request.graph_format)
-        prefixes = request.prefixes if fmt == ox.RdfFormat.TURTLE else None
-        return QueryAnswer("graph", ox.serialize(triples, format=fmt, prefixes=prefixes), fmt.media_type,
-                           len(triples))
+        graph_fmt = ox.RdfFormat.from_media_type(request.graph_format)
+        if graph_fmt is None:
+            raise ValueError(f"no RDF format for {request.graph_format!r}")
+        prefixes = request.prefixes if graph_fmt == ox.RdfFormat.TURTLE else None
+        return QueryAnswer("graph", _written(ox.serialize(triples, format=graph_fmt, prefixes=prefixes)),
+                           graph_fmt.media_type, len(triples))
     # pyoxigraph serialises a live result, so the rows are written once as JSON, counted by reading that
     # back, and only then translated into the asked format: the query is never evaluated twice.
     written = _Capped(MAX_RESULT_BYTES)
     result.serialize(written, format=ox.QueryResultsFormat.JSON)
     body = written.getvalue()
-    count = sum(1 for _ in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+    rows = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    count = sum(1 for _ in rows) if isinstance(rows, ox.QuerySolutions) else 0
     if count > request.max_results:
         raise _TooMany(f"more than {request.max_results} rows")
-    fmt = ox.QueryResultsFormat.from_media_type(request.results_format)
+    fmt = _results_format(request.results_format)
     if fmt != ox.QueryResultsFormat.JSON:
-        body = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt)
+        body = _written(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt))
     return QueryAnswer("solutions", body, fmt.media_type, count)
+
+
+def _results_format(media_type: str) -> ox.QueryResultsFormat:
+    fmt = ox.QueryResultsFormat.from_media_type(media_type)
+    if fmt is None:
+        raise ValueError(f"no SPARQL results format for {media_type!r}")
+    return fmt
+
+
+def _written(data: bytes | None) -> bytes:
+    """What pyoxigraph serialised to memory (it answers ``None`` only when given a file to write to)."""
+    if data is None:
+        raise RuntimeError("pyoxigraph serialised to nowhere")
+    return data
 
 
 class _Capped(io.BytesIO):
@@ -171,7 +188,7 @@ class _TooMany(ValueError):
 class _Worker:
     """One worker process and the pipe to it; remembers which KG version it holds and how it is isolated."""
 
-    def __init__(self, context: multiprocessing.context.BaseContext) -> None:
+    def __init__(self, context: multiprocessing.context.SpawnContext) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child,), daemon=True, name="flexaqa-sparql")
         self.process.start()
@@ -218,7 +235,8 @@ class QuerySandbox:
             results_format: str = "application/sparql-results+json",
             graph_format: str = "text/turtle") -> QueryAnswer:
         """Screen and evaluate ``query`` over the graph ``data`` (N-Triples of KG ``version``) in a worker."""
-        worker: _Worker | None = self._take()
+        worker = self._take()
+        held: _Worker | None = worker  # what goes back to the pool: None once the worker is killed
         deadline = time.monotonic() + self.timeout_s
         try:
             send = data if worker.version != version else None
@@ -226,17 +244,17 @@ class QuerySandbox:
                                       self.max_results))
             if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 worker.kill()
-                worker = None
+                held = None
                 raise QueryLimitError(f"the query ran longer than the {self.timeout_s:g} s limit and was stopped")
             status, payload = worker.conn.recv()
             worker.version = version
         except (EOFError, OSError, BrokenPipeError):
-            if worker is not None:
+            if held is not None:
                 worker.kill()
-            worker = None
+            held = None
             raise QueryLimitError("the query worker stopped (out of memory, or killed); try a narrower query") from None
         finally:
-            self._idle.put(worker)
+            self._idle.put(held)
         if status == "limit":
             raise QueryLimitError(payload)
         if status == "refused":
