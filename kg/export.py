@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from flexaqa.extras import require
-from flexaqa.kg.entities import FaultMotion
+from flexaqa.kg.entities import Action, ErrorType, FaultMotion, KeyStep
 from flexaqa.kg.graph import KnowledgeGraph
 
 if TYPE_CHECKING:
@@ -74,16 +74,20 @@ def edge_table(kg: KnowledgeGraph) -> dict[tuple[str, str, str], EdgeList]:
 
 def _motion(motion: FaultMotion) -> str:
     """A fault motion's node id: its Turtle name (``DOF_<name>`` for a degree of freedom, else the quantity)."""
-    return f"DOF_{motion.dof}" if motion.dof else motion.quantity.value
+    if motion.dof:
+        return f"DOF_{motion.dof}"
+    if motion.quantity is None:
+        raise ValueError("a fault motion names a degree of freedom or a quantity")  # SHACL requires one
+    return motion.quantity.value
 
 
 def to_networkx(kg: KnowledgeGraph) -> nx.MultiDiGraph:
     """One node per FKG node (``kind``, English ``label``), one edge per relation (``relation``)."""
-    graph = nx.MultiDiGraph(version=kg.version)
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(version=kg.version)
     labels = _english_labels(kg)
     for kind, ids in node_table(kg).items():
         for node in ids:
-            attrs = {"kind": kind, "label": labels.get(node, node)}
+            attrs: dict[str, str | float] = {"kind": kind, "label": labels.get(node, node)}
             if kind == "rule":
                 attrs["weight"] = kg.rules[node].weight
             graph.add_node(node, **attrs)
@@ -136,5 +140,6 @@ def _phase_rank(kg: KnowledgeGraph, phase: str) -> int:
 
 
 def _english_labels(kg: KnowledgeGraph) -> dict[str, str]:
-    labelled = [*kg.actions.values(), *kg.key_steps.values(), *kg.error_types.values()]
+    labelled: list[Action | KeyStep | ErrorType] = [*kg.actions.values(), *kg.key_steps.values(),
+                                                    *kg.error_types.values()]
     return {n.id: n.label.get("en", n.id) for n in labelled}

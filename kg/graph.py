@@ -32,6 +32,7 @@ from flexaqa.kg.entities import (
 from flexaqa.kg.errors import ShapeViolation, ShapeViolationError, UnknownIdError
 from flexaqa.kg.loader import ParsedOntology, parse_ontology
 from flexaqa.kg.namespace import FKG, PREFIXES, after_where, iri, local_name
+from flexaqa.kg.sandbox import written
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +172,7 @@ class KnowledgeGraph:
     def serialize(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
         """The whole graph in one RDF serialisation."""
         prefixes = PREFIXES if fmt is ox.RdfFormat.TURTLE else None
-        data = ox.serialize((q.triple for q in self._store), format=fmt, prefixes=prefixes)
-        if data is None:  # only when an output file is given
-            raise RuntimeError("pyoxigraph serialised to nowhere")
-        return data
+        return written(ox.serialize((q.triple for q in self._store), format=fmt, prefixes=prefixes))
 
     # ------------------------------------------------------------------ typed access
 
@@ -329,9 +327,8 @@ class KnowledgeGraph:
                 key_steps=linked["containsKeyStep"],
                 first_moving_phase=_optional_text(r, "first") or "Eccentric",
                 start_pose=poses.get((a, "startPose"), {}), turn_pose=poses.get((a, "turnPose"), {}),
-                emg_channels=tuple(
-                    EMGChannel(index=_int(c, "i"), muscle=_text(c, "m"), side=_text(c, "side")) for c in channels if c["a"] == a
-                ),
+                emg_channels=tuple(EMGChannel(index=_int(c, "i"), muscle=_text(c, "m"), side=_text(c, "side"))
+                                   for c in channels if c["a"] == a),
                 source=self._loc(a),
                 rules=tuple(sorted(rule.id for rule in self.rules.values() if rule.action == a)),
             )

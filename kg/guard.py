@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from types import FrameType
 
 from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
@@ -71,7 +72,8 @@ def _refuse_update(text: str) -> None:
 
 def _bounded(parse, text: str):  # type: ignore[no-untyped-def]
     """``parse(text)`` with at most :data:`PARSE_FRAMES` frames of recursion: deeper nesting is refused."""
-    depth, frame = 0, sys._getframe()
+    depth = 0
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         depth, frame = depth + 1, frame.f_back
     limit = sys.getrecursionlimit()

@@ -124,43 +124,48 @@ def _answer(store: ox.Store, request: _Request, query: str) -> QueryAnswer:
     """Evaluate ``query`` once and serialise it in the asked format, within the result limits."""
     result = store.query(query, prefixes=request.prefixes)
     if isinstance(result, ox.QueryBoolean):
-        fmt = _results_format(request.results_format)
-        return QueryAnswer("boolean", _written(result.serialize(format=fmt)), fmt.media_type, 1)
+        fmt = results_format(request.results_format)
+        return QueryAnswer("boolean", written(result.serialize(format=fmt)), fmt.media_type, 1)
     if isinstance(result, ox.QueryTriples):
         triples = []
         for triple in result:
             triples.append(triple)
             if len(triples) > request.max_results:
                 raise _TooMany(f"more than {request.max_results} triples")
-        graph_fmt = ox.RdfFormat.from_media_type(request.graph_format)
-        if graph_fmt is None:
-            raise ValueError(f"no RDF format for {request.graph_format!r}")
+        graph_fmt = rdf_format(request.graph_format)
         prefixes = request.prefixes if graph_fmt == ox.RdfFormat.TURTLE else None
-        return QueryAnswer("graph", _written(ox.serialize(triples, format=graph_fmt, prefixes=prefixes)),
+        return QueryAnswer("graph", written(ox.serialize(triples, format=graph_fmt, prefixes=prefixes)),
                            graph_fmt.media_type, len(triples))
     # pyoxigraph serialises a live result, so the rows are written once as JSON, counted by reading that
     # back, and only then translated into the asked format: the query is never evaluated twice.
-    written = _Capped(MAX_RESULT_BYTES)
-    result.serialize(written, format=ox.QueryResultsFormat.JSON)
-    body = written.getvalue()
+    buffer = _Capped(MAX_RESULT_BYTES)
+    result.serialize(buffer, format=ox.QueryResultsFormat.JSON)
+    body = buffer.getvalue()
     rows = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
     count = sum(1 for _ in rows) if isinstance(rows, ox.QuerySolutions) else 0
     if count > request.max_results:
         raise _TooMany(f"more than {request.max_results} rows")
-    fmt = _results_format(request.results_format)
+    fmt = results_format(request.results_format)
     if fmt != ox.QueryResultsFormat.JSON:
-        body = _written(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt))
+        body = written(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt))
     return QueryAnswer("solutions", body, fmt.media_type, count)
 
 
-def _results_format(media_type: str) -> ox.QueryResultsFormat:
+def rdf_format(media_type: str) -> ox.RdfFormat:
+    fmt = ox.RdfFormat.from_media_type(media_type)
+    if fmt is None:
+        raise ValueError(f"no RDF format for {media_type!r}")
+    return fmt
+
+
+def results_format(media_type: str) -> ox.QueryResultsFormat:
     fmt = ox.QueryResultsFormat.from_media_type(media_type)
     if fmt is None:
         raise ValueError(f"no SPARQL results format for {media_type!r}")
     return fmt
 
 
-def _written(data: bytes | None) -> bytes:
+def written(data: bytes | None) -> bytes:
     """What pyoxigraph serialised to memory (it answers ``None`` only when given a file to write to)."""
     if data is None:
         raise RuntimeError("pyoxigraph serialised to nowhere")

@@ -20,7 +20,7 @@ from flexaqa.kg import queries
 from flexaqa.kg.errors import QueryError
 from flexaqa.kg.graph import Binding, KnowledgeGraph, python_value
 from flexaqa.kg.namespace import PREFIXES
-from flexaqa.kg.sandbox import QueryAnswer, QuerySandbox, syntax_message
+from flexaqa.kg.sandbox import QueryAnswer, QuerySandbox, rdf_format, results_format, syntax_message, written
 
 RESULT_MEDIA_TYPES = {
     "json": "application/sparql-results+json",
@@ -143,8 +143,9 @@ def _serialise(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, re
                ) -> QueryAnswer:
     if isinstance(result, ox.QueryTriples):
         triples = list(result)
-        fmt = ox.RdfFormat.from_media_type(GRAPH_MEDIA_TYPES[graph])
-        return QueryAnswer("graph", ox.serialize(triples, format=fmt), fmt.media_type, len(triples))
-    fmt = ox.QueryResultsFormat.from_media_type(RESULT_MEDIA_TYPES[results])
+        graph_fmt = rdf_format(GRAPH_MEDIA_TYPES[graph])
+        return QueryAnswer("graph", written(ox.serialize(triples, format=graph_fmt)), graph_fmt.media_type,
+                           len(triples))
+    fmt = results_format(RESULT_MEDIA_TYPES[results])
     kind = "boolean" if isinstance(result, ox.QueryBoolean) else "solutions"
-    return QueryAnswer(kind, result.serialize(format=fmt), fmt.media_type, None)
+    return QueryAnswer(kind, written(result.serialize(format=fmt)), fmt.media_type, None)

@@ -9,6 +9,7 @@ would run one query per focus node, ~10 ms each, which made a full validation ta
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pyoxigraph as ox
 import rdflib
@@ -28,7 +29,9 @@ def to_rdflib(triples: list[ox.Triple]) -> rdflib.Graph:
     graph = rdflib.Graph()
     bnodes: dict[str, rdflib.BNode] = {}
 
-    def term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+    def term(t: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> rdflib.term.Node:
+        if isinstance(t, ox.Triple):
+            raise TypeError(f"quoted triples (RDF-star) are not checked by SHACL: {t}")
         if isinstance(t, ox.NamedNode):
             return rdflib.URIRef(t.value)
         if isinstance(t, ox.BlankNode):
@@ -80,6 +83,8 @@ def _sparql_results(
         select = _THIS.sub("?this", select)
         query = after_where(select, target) or select
         solutions = store.query(query, prefixes=PREFIXES)
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise TypeError(f"a sh:select constraint is no SELECT query: {select!r}")
         names = [v.value for v in solutions.variables]
         for row in solutions:
             values = {n: row[n] for n in names}
@@ -88,7 +93,7 @@ def _sparql_results(
             name = f"{holder[0]}/{holder[1]}" if holder else focus.value
             loc = locations.get(holder[0] if holder else focus.value)
             path = values.get("path")
-            text = _FIELD.sub(lambda m, v=values: _show(v.get(m.group(1))), message)
+            text = _FIELD.sub(partial(_fill, values), message)
             found.append(ShapeViolation(
                 focus=name.replace(FKG, ""), path=local_name(path.value) if path is not None else None,
                 message=text.replace(FKG, "fkg:"), severity="Violation",
@@ -123,11 +128,20 @@ def _core_results(
 def _holder(store: ox.Store, node: ox.BlankNode) -> tuple[str, str] | None:
     """A blank node (a rule's detector) is named after the node holding it: (holder IRI, property)."""
     for quad in store.quads_for_pattern(None, None, node):
-        return quad.subject.value, local_name(quad.predicate.value)
+        if not isinstance(quad.subject, ox.Triple):
+            return quad.subject.value, local_name(quad.predicate.value)
     return None
 
 
-def _show(term: ox.NamedNode | ox.Literal | ox.BlankNode | None) -> str:
+def _fill(values: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None], field: re.Match[str]
+          ) -> str:
+    """A ``{$name}`` field of a constraint's message, filled with that solution's value."""
+    return _show(values.get(field.group(1)))
+
+
+def _show(term: ox.NamedNode | ox.Literal | ox.BlankNode | ox.Triple | None) -> str:
     if term is None:
         return ""
+    if isinstance(term, ox.Triple):
+        return str(term)
     return term.value.replace(FKG, "fkg:") if isinstance(term, ox.NamedNode) else term.value

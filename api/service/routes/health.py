@@ -45,11 +45,12 @@ async def readyz(request: Request, live: LiveDep, settings: SettingsDep) -> Resp
     down = dict(request.app.state.background.down)
     if live.folder_problem is not None:
         down[RULES_FOLDER] = live.folder_problem
-    readiness: dict[str, object] = dict(state="unready" if down else "ready", kg_version=kg.version, actions=len(kg.actions),
-                     rules=len(kg.rules), languages=core.languages(kg), **_scoring(settings.model),
-                     last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
-                     skipped_files=live.skipped, down=down, pid=os.getpid(),
-                     sparql_isolation=await anyio.to_thread.run_sync(_isolation, request.app.state.queries))
+    readiness: dict[str, object] = dict(
+        state="unready" if down else "ready", kg_version=kg.version, actions=len(kg.actions), rules=len(kg.rules),
+        languages=core.languages(kg), **_scoring(settings.model),
+        last_rejected_edit=None if rejected is None else RejectedEditView(**asdict(rejected)),
+        skipped_files=live.skipped, down=down, pid=os.getpid(),
+        sparql_isolation=await anyio.to_thread.run_sync(_isolation, request.app.state.queries))
     if not down:
         return Response(Readiness.model_validate(readiness).model_dump_json(), media_type="application/json")
     detail = "not ready: " + "; ".join(f"{part}: {why}" for part, why in down.items())
