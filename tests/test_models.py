@@ -256,7 +256,7 @@ def test_a_manifest_is_none_for_what_is_not_a_flexaqa_checkpoint(tiny_checkpoint
 def test_rules_measured_alike_share_a_detector_measure_or_a_fault_motion(kg: KnowledgeGraph) -> None:
     from flexaqa.models.compare import measured_alike
 
-    def measure(rule):  # noqa: ANN001, ANN202
+    def measure(rule):
         d, m = rule.detector, rule.fault_motion
         return ((d.feature, d.joints, d.comparator) if d else None,
                 (m.dof, m.quantity, m.amount > 0) if m else None)
