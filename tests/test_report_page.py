@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from conftest import EXAMPLE, running_server
+from conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -32,13 +31,6 @@ DRAWN_PIXELS = """id => { const c = document.getElementById(id);
   return { ink, red }; }"""
 
 needs_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """``flexaqa serve`` on a free loopback port, up once /healthz answers."""
-    with running_server() as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -25,19 +25,6 @@ from flexaqa.kg import KnowledgeGraph
 from flexaqa.synth.generate import synthetic_set
 
 SELECT_ACTIONS = "SELECT ?a ?l WHERE { ?a a fkg:Action ; rdfs:label ?l FILTER(LANG(?l)='en') } ORDER BY ?a"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The service on the shipped ontology, with no configuration."""
-    with running_server() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
