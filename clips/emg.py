@@ -1,4 +1,4 @@
-"""Surface EMG: validation and the standard processing chain (band-pass, notch, envelope, RMS, MDF).
+"""Surface EMG: validation and the standard processing chain (band-pass, notch, envelope, MDF).
 
 Samples are (N, C) float64: N samples by C channels at ``sampling_rate`` Hz. Every step returns a new
 EMG, so steps chain and the rate and channel names travel with the data. scipy.signal is imported by the
@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from flexaqa.clips.base import ClipModel, as_float_array, check_finite, freeze, positive_number
 from flexaqa.clips.errors import ClipError
@@ -204,11 +204,6 @@ def preprocess(emg: EMG, mains_hz: float | None = 50.0) -> EMG:
     return emg.with_samples(_filter(sos, emg.samples, False, "band-pass and notch"))
 
 
-def rectify(emg: EMG) -> EMG:
-    """Full-wave rectification."""
-    return emg.with_samples(np.abs(emg.samples))
-
-
 DUAL_PASS_CORRECTION = (2**0.5 - 1) ** 0.25
 """Running a 2nd-order Butterworth forward and back lowers its -3 dB point to (2^(1/2) - 1)^(1/4) = 0.802
 times its design cutoff (Winter's dual-pass correction), so the design cutoff is the wanted one over this."""
@@ -254,17 +249,6 @@ def decimation(emg: EMG, env: EMG) -> int:
     return round(emg.sampling_rate / env.sampling_rate)
 
 
-def moving_rms(emg: EMG, window_s: float = 0.1) -> EMG:
-    """Root mean square over a centred sliding window of ``window_s`` seconds."""
-    from scipy import signal
-    width = int(round(window_s * emg.sampling_rate))
-    if not 1 <= width <= emg.samples.shape[0]:
-        raise ClipError("window_s", f"window of {width} samples does not fit {emg.samples.shape[0]} samples")
-    kernel = np.full((width, 1), 1.0 / width)
-    power = signal.oaconvolve(emg.samples**2, kernel, mode="same", axes=0)
-    return emg.with_samples(np.sqrt(np.maximum(power, 0.0)))
-
-
 def normalise(emg: EMG, mvc: Sequence[float] | np.ndarray | None = None) -> EMG:
     """Express each channel as a fraction of its MVC reference, or of its own peak when none is given."""
     if mvc is None:
@@ -279,45 +263,6 @@ def normalise(emg: EMG, mvc: Sequence[float] | np.ndarray | None = None) -> EMG:
         raise ClipError(field, "every channel needs a finite reference > 0 (a flat channel has no peak)")
     with np.errstate(over="ignore"):
         return emg.with_samples(emg.samples / reference, field)
-
-
-class Balance(BaseModel):
-    """Left/right balance of two channels' mean envelopes."""
-
-    ratio: float
-    """mean(left) / mean(right); 1 is even."""
-    index: float
-    """(left - right) / (left + right) in [-1, 1]; 0 is even, positive = left works more."""
-
-
-def balance(env: EMG, left: str | int, right: str | int) -> Balance:
-    """Compare the mean envelopes of a left/right channel pair."""
-    lm = float(env.samples[:, env.channel_index(left)].mean())
-    rm = float(env.samples[:, env.channel_index(right)].mean())
-    if lm < 0 or rm < 0 or lm + rm == 0:
-        raise ClipError("emg.samples", "balance needs envelopes (non-negative, not both zero)")
-    ratio = lm / rm if rm > 0 else float("inf")
-    return Balance(ratio=ratio, index=(lm - rm) / (lm + rm))
-
-
-def onset_time(
-    env: EMG, channel: str | int = 0, baseline_s: float = 0.5, k: float = 3.0, min_duration_s: float = 0.05
-) -> float | None:
-    """First time (s) the envelope stays above baseline mean + k*SD for ``min_duration_s``; None if never.
-
-    The baseline is the first ``baseline_s`` seconds, which must be rest.
-    """
-    from scipy import signal
-    x = env.samples[:, env.channel_index(channel)]
-    n_base = int(round(baseline_s * env.sampling_rate))
-    n_min = max(1, int(round(min_duration_s * env.sampling_rate)))
-    if not 2 <= n_base < x.size:
-        raise ClipError("baseline_s", f"baseline of {n_base} samples does not fit {x.size} samples")
-    base = x[:n_base]
-    above = (x > base.mean() + k * base.std()).astype(np.int8)
-    run = signal.oaconvolve(above, np.ones(n_min), mode="valid") if above.size >= n_min else np.zeros(0)
-    hits = np.flatnonzero(run > n_min - 0.5)
-    return float(hits[0] / env.sampling_rate) if hits.size else None
 
 
 def median_frequency(emg: EMG, window_s: float | None = None, segment_s: float = 0.25) -> np.ndarray:

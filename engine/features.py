@@ -20,7 +20,7 @@ from flexaqa.clips.skeleton import median_torso_length
 SIDES = ("left", "right")
 
 
-class Abstain(Exception):  # noqa: N818 - it is a verdict, not a failure
+class Abstain(Exception):  # it is a verdict, not a failure
     """The feature cannot be measured here (2D data, joint missing, no sEMG); the reason says why."""
 
 

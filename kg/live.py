@@ -234,7 +234,7 @@ class LiveGraph:
             return None
         try:
             return _assemble(self.root, parsed)
-        except Exception:  # noqa: BLE001 - files that break the reader are checked in full, which says why
+        except Exception:  # files that break the reader are checked in full, which says why
             log.warning("files noted as validated could not be read; validating them again", exc_info=True)
             return None
 

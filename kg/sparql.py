@@ -20,6 +20,7 @@ from flexaqa.kg import queries
 from flexaqa.kg.errors import QueryError
 from flexaqa.kg.graph import Binding, KnowledgeGraph, python_value
 from flexaqa.kg.namespace import PREFIXES
+from flexaqa.kg.per_graph import PerGraph
 from flexaqa.kg.sandbox import QueryAnswer, QuerySandbox, rdf_format, results_format, syntax_message, written
 
 RESULT_MEDIA_TYPES = {
@@ -102,7 +103,7 @@ class QueryService:
 
     def __init__(self, sandbox: QuerySandbox | None = None) -> None:
         self.sandbox = sandbox or QuerySandbox(workers=1)
-        self._data: tuple[str, bytes] | None = None
+        self._data: PerGraph[str, bytes] = PerGraph(size=1)  # the workers hold one graph too
 
     def answer(self, kg: KnowledgeGraph, query: Query, bindings: dict[str, str | float] | None = None,
                results: str = "json", graph: str = "ttl") -> QueryAnswer:
@@ -131,9 +132,7 @@ class QueryService:
         return columns, [{c: python_value(row[c]) for c in columns} for row in parsed]
 
     def _ntriples(self, kg: KnowledgeGraph) -> bytes:
-        if self._data is None or self._data[0] != kg.version:
-            self._data = (kg.version, kg.serialize(ox.RdfFormat.N_TRIPLES))
-        return self._data[1]
+        return self._data.get(kg.version, lambda: kg.serialize(ox.RdfFormat.N_TRIPLES))
 
     def close(self) -> None:
         self.sandbox.close()

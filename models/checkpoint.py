@@ -125,7 +125,7 @@ def _read(path: str | Path) -> dict:
         payload = torch.load(Path(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
+    except Exception as exc:  # torch raises many kinds for a damaged file
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc.__class__.__name__})") from None
     needed = ("config", "state_dict", "node_embeddings", "kg_version", "rules", "error_types")
     missing = [k for k in needed if not isinstance(payload, dict) or k not in payload]

@@ -26,27 +26,29 @@ from torch_geometric.transforms import ToUndirected
 
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import digest, to_heterodata
+from flexaqa.kg.per_graph import PerGraph
 from flexaqa.models import text
 
-_CACHE: dict[tuple[str, int], HeteroData] = {}
+_INPUTS: PerGraph[tuple[str, int], HeteroData] = PerGraph()
 
 
 def graph_inputs(kg: KnowledgeGraph, dim: int = text.DIM) -> HeteroData:
     """The graph as PyG ``HeteroData`` with ``x`` on every node type (F = dim + 2), cached per exported graph
-    (:func:`kg.export.digest`: what these inputs are made of)."""
-    key = (digest(kg), dim)
-    if key not in _CACHE:
-        data = ToUndirected()(to_heterodata(kg))
-        words = _node_texts(kg)
-        degree = {t: torch.zeros(data[t].num_nodes) for t in data.node_types}
-        for (src, _, _), index in data.edge_index_dict.items():
-            degree[src].index_add_(0, index[0], torch.ones(index.shape[1]))
-        for kind in data.node_types:
-            emb = torch.from_numpy(text.embed([words.get(n, _split_camel(n)) for n in data[kind].node_ids], dim))
-            extra = data[kind].weight / 10.0 if kind == "rule" else torch.zeros(data[kind].num_nodes)
-            data[kind].x = torch.cat([emb, torch.log1p(degree[kind])[:, None], extra[:, None]], dim=1)
-        _CACHE[key] = data
-    return _CACHE[key]
+    (:func:`kg.export.digest`: what these inputs are made of) for the last few graphs (:mod:`kg.per_graph`)."""
+    return _INPUTS.get((digest(kg), dim), lambda: _inputs(kg, dim))
+
+
+def _inputs(kg: KnowledgeGraph, dim: int) -> HeteroData:
+    data = ToUndirected()(to_heterodata(kg))
+    words = _node_texts(kg)
+    degree = {t: torch.zeros(data[t].num_nodes) for t in data.node_types}
+    for (src, _, _), index in data.edge_index_dict.items():
+        degree[src].index_add_(0, index[0], torch.ones(index.shape[1]))
+    for kind in data.node_types:
+        emb = torch.from_numpy(text.embed([words.get(n, _split_camel(n)) for n in data[kind].node_ids], dim))
+        extra = data[kind].weight / 10.0 if kind == "rule" else torch.zeros(data[kind].num_nodes)
+        data[kind].x = torch.cat([emb, torch.log1p(degree[kind])[:, None], extra[:, None]], dim=1)
+    return data
 
 
 def _node_texts(kg: KnowledgeGraph) -> dict[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections import OrderedDict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from flexaqa.engine.assess import prepare
 from flexaqa.engine.evidence import ModelFinding
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import digest, node_table
+from flexaqa.kg.per_graph import PerGraph
 from flexaqa.models import checkpoint, manifest
 from flexaqa.models.frames import repetition_frames
 from flexaqa.models.inputs import STEPS, repetition_inputs, stack, with_frames
@@ -33,9 +34,6 @@ log = logging.getLogger(__name__)
 
 SPAN_MASS = (0.1, 0.9)
 """A finding's time span: where the rule's attention over the repetition passes these shares of its mass."""
-GRAPHS_KEPT = 4
-"""Exported graphs whose node embeddings a predictor keeps: a service's rules edited back and forth re-encode
-nothing, and a day of edits does not pile up."""
 
 
 class Predictor:
@@ -46,35 +44,34 @@ class Predictor:
         self.model, self.record, nodes = checkpoint.load_scorer(self.path, kg)
         self.source = f"model {self.path.name} (trained on KG {self.record['kg_version']})"
         self._lock = threading.Lock()
-        self._nodes: OrderedDict[str, dict[str, torch.Tensor]] = OrderedDict({digest(kg): nodes})
-        self._unreadable: dict[str, str] = {}
+        self._nodes: PerGraph[str, dict[str, torch.Tensor] | str] = PerGraph()
+        self._nodes.get(digest(kg), lambda: nodes)
 
     def nodes(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
-        """Node embeddings of ``kg``, kept per exported graph (:func:`kg.export.digest`: a KG version that
-        changed only words or thresholds reuses them; a new graph says what changed, once). Raises
-        :class:`~models.checkpoint.CheckpointError` (or ImportError, without PyTorch Geometric) for a graph the
-        checkpoint cannot read, and remembers it, so clip after clip does not try it again."""
-        with self._lock:
-            graph = digest(kg)
-            if graph in self._unreadable:
-                raise checkpoint.CheckpointError(self._unreadable[graph])
-            if graph not in self._nodes:
-                try:
-                    self._nodes[graph] = self._encode(kg)
-                except (checkpoint.CheckpointError, ImportError) as exc:
-                    self._unreadable[graph] = str(exc)
-                    raise
-                while len(self._nodes) > GRAPHS_KEPT:
-                    self._nodes.popitem(last=False)
-            self._nodes.move_to_end(graph)
-            return self._nodes[graph]
+        """Node embeddings of ``kg``, kept for the last few exported graphs (:func:`kg.export.digest`: a KG
+        version that changed only words or thresholds reuses them; a new graph says what changed, once). Raises
+        :class:`~models.checkpoint.CheckpointError` for a graph the checkpoint cannot read (or that needs PyTorch
+        Geometric, which is missing), and remembers it, so clip after clip does not try it again."""
+        with self._lock:  # one graph encoded at a time: encoding may load the graph encoder into self.model
+            found = self._nodes.get(digest(kg), partial(self._encoded, kg))
+        if isinstance(found, str):
+            raise checkpoint.CheckpointError(found)
+        return found
 
-    def _encode(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
-        """Node embeddings of a graph the checkpoint holds none of, through its graph encoder."""
+    def _encoded(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor] | str:
+        """Node embeddings of a graph the checkpoint holds none of, through its graph encoder, or why it cannot
+        read the graph."""
         if not checkpoint.same_graph(self.record, kg):
-            warnings.warn(checkpoint.GraphChangedWarning(
+            warnings.warn(checkpoint.GraphChangedWarning(  # stacklevel: past findings, nodes and the cache
                 f"{self.path.name}: the graph is now {kg.version}: {checkpoint.changes(self.record, kg)}"),
-                stacklevel=4)
+                stacklevel=5)
+        try:
+            return self._embeddings(kg)
+        except (checkpoint.CheckpointError, ImportError) as exc:
+            return str(exc)
+
+    def _embeddings(self, kg: KnowledgeGraph) -> dict[str, torch.Tensor]:
+        """Run the graph encoder, loading it first when the checkpoint was loaded without it."""
         from flexaqa.models.graph_encoder import graph_inputs
 
         if not isinstance(self.model, FKGScorer):  # loaded without its graph encoder: load it now

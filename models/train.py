@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+import torch.nn.functional as F  # the PyTorch convention
 from tqdm import tqdm
 
 from flexaqa.kg import KnowledgeGraph
@@ -348,7 +348,7 @@ def _to(batch: dict[str, torch.Tensor], dev: torch.device) -> dict[str, torch.Te
     return {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
 
 
-def _autocast(dev: torch.device):  # noqa: ANN202 - a context manager
+def _autocast(dev: torch.device):  # a context manager
     if dev.type != "cuda":
         return nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

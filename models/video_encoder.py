@@ -84,7 +84,7 @@ class VideoEncoder(nn.Module):
             state = torch.load(Path(path), map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise WeightsError(f"{path}: no such weights file") from None
-        except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged or foreign file
+        except Exception as exc:  # torch raises many kinds for a damaged or foreign file
             raise WeightsError(f"{path}: not a readable torch file ({exc.__class__.__name__})") from None
         if not isinstance(state, dict) or not all(isinstance(t, Tensor) for t in state.values()):
             raise WeightsError(f"{path}: expected a state_dict (names -> tensors) of {self!r}")

@@ -9,8 +9,6 @@ Turtle detectors and fault motions define them.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -22,6 +20,7 @@ from flexaqa.engine.detectors import evaluate
 from flexaqa.engine.features import Recording
 from flexaqa.engine.timeline import key_step_spans
 from flexaqa.kg import FaultMotion, KnowledgeGraph, MotionQuantity, PenaltyRule
+from flexaqa.kg.per_graph import PerGraph
 from flexaqa.synth.body import DOFS, FAULT_ONLY_DOFS, SIDED_DOFS, Proportions, positions
 from flexaqa.synth.emg import activation
 from flexaqa.synth.motion import Rep, Tempo, animate
@@ -145,11 +144,11 @@ Plan = Mapping[str, tuple[Knob | None, frozenset[str]]]
 """Rule id -> (the knob that injects its error, at the size injected; other rules that knob also fires);
 ``None`` when the error cannot be shown on a synthetic body."""
 
-PLAN_VERSIONS = 4
-"""Plans are kept for this many graph versions, the most recently used; keying by version rather than by
-graph object lets an equal reloaded graph reuse them, and a graph swapped out by a rule edit be freed."""
-_plans: OrderedDict[str, dict[tuple[str, float], Plan]] = OrderedDict()
-_plans_lock = threading.Lock()
+PLANS_KEPT = 256
+"""Plans kept, the most recently used (one per graph version, action and frame rate): every action of a few
+graph versions at a frame rate or two. Keying by version rather than by graph object lets an equal reloaded
+graph reuse them, and a graph swapped out by a rule edit be freed."""
+_plans: PerGraph[tuple[str, str, float], Plan] = PerGraph(PLANS_KEPT)
 
 
 def _plan(kg: KnowledgeGraph, action: str, fps: float) -> dict[str, tuple[Knob | None, frozenset[str]]]:
@@ -218,18 +217,7 @@ def _tried(kg: KnowledgeGraph, action: str, base: Rep, base_rec: Recording, body
 def plan_for(kg: KnowledgeGraph, action: str, fps: float) -> Plan:
     """How to inject each of the action's errors (read-only). Searched once per graph version, action and
     frame rate, since the search runs every candidate change through the detectors."""
-    key = (action, fps)
-    with _plans_lock:
-        plans = _plans.setdefault(kg.version, {})
-        _plans.move_to_end(kg.version)
-        while len(_plans) > PLAN_VERSIONS:
-            _plans.popitem(last=False)
-        plan = plans.get(key)
-    if plan is None:  # searched outside the lock: two threads may both search, and the first one stored wins
-        found = MappingProxyType(_plan(kg, action, fps))
-        with _plans_lock:
-            plan = plans.setdefault(key, found)
-    return plan
+    return _plans.get((kg.version, action, fps), lambda: MappingProxyType(_plan(kg, action, fps)))
 
 
 def clean_firing(kg: KnowledgeGraph, action: str, fps: float) -> set[str]:

@@ -24,6 +24,24 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "api" / "examples" / "example_se
 """The clip bundle that ships with flexaqa."""
 
 
+def new_error_type(detector: str = "") -> str:
+    """Turtle of an error type new to the graph, ET900 "Chest drops at the bottom" (English and Chinese), with
+    its feedback and a rule of weight 8 in A16's key step AK46; ``detector`` (Turtle: ``fkg:detector [ ... ]``)
+    is the rule's, or it has none and only the model can speak for it."""
+    return f'''
+@prefix fkg:  <https://w3id.org/flexaqa/fkg#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+
+fkg:ET900 a fkg:ErrorType ; rdfs:label "Chest drops at the bottom"@en , "底部塌胸"@zh ;
+    fkg:severityClass fkg:CoreStability ; fkg:feedback fkg:FB900 .
+fkg:FB900 a fkg:Feedback ;
+    fkg:cue "Proud chest all the way down."@en , "下蹲全程挺胸。"@zh ;
+    fkg:explanation "Test explanation."@en , "测试说明。"@zh .
+fkg:A16_AK46_ET900 a fkg:PenaltyRule ; fkg:action fkg:A16 ; fkg:keyStep fkg:AK46 ; fkg:errorType fkg:ET900 ;
+    fkg:weight 8{" ; " + detector if detector else ""} .
+'''
+
+
 def edit(root: Path, rel: str, old: str, new: str, append: str = "") -> None:
     """Replace the one occurrence of ``old`` in a copied Turtle file, and append statements."""
     path = root / rel
@@ -82,6 +100,20 @@ def flexaqa() -> Callable[..., subprocess.CompletedProcess[str]]:
         return subprocess.run([sys.executable, "-m", "flexaqa", *args], capture_output=True, text=True, timeout=300)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """``flexaqa serve`` on the shipped ontology, with no configuration (a test module may define its own)."""
+    with running_server() as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def http(server: str) -> Iterator[httpx.Client]:
+    """A client of this module's ``server``."""
+    with httpx.Client(base_url=server, timeout=60) as client:
+        yield client
 
 
 def _free_port() -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import new_error_type
 from scipy import signal
 
 from flexaqa.clips.emg import EMG, envelope
@@ -89,19 +90,9 @@ def test_score_follows_a_weight_edited_in_turtle(kg: KnowledgeGraph, ontology_co
 
 
 def test_a_new_error_type_in_turtle_reaches_the_assessment(ontology_copy: Path, tmp_path: Path, flexaqa) -> None:
-    (ontology_copy / "actions" / "A16_extra_rules.ttl").write_text('''
-@prefix fkg:  <https://w3id.org/flexaqa/fkg#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-
-fkg:ET900 a fkg:ErrorType ; rdfs:label "Chest drops at the bottom"@en , "底部塌胸"@zh ;
-    fkg:severityClass fkg:CoreStability ; fkg:feedback fkg:FB900 .
-fkg:FB900 a fkg:Feedback ;
-    fkg:cue "Proud chest all the way down."@en , "下蹲全程挺胸。"@zh ;
-    fkg:explanation "Test explanation."@en , "测试说明。"@zh .
-fkg:A16_AK46_ET900 a fkg:PenaltyRule ; fkg:action fkg:A16 ; fkg:keyStep fkg:AK46 ; fkg:errorType fkg:ET900 ;
-    fkg:weight 8 ; fkg:detector [ fkg:feature fkg:SegmentInclination ; fkg:joints ( fkg:Pelvis fkg:Thorax ) ;
-        fkg:comparator fkg:GreaterThan ; fkg:threshold 1 ; fkg:minDuration 0.1 ] .
-''', encoding="utf-8")
+    detector = ("fkg:detector [ fkg:feature fkg:SegmentInclination ; fkg:joints ( fkg:Pelvis fkg:Thorax ) ;\n"
+                "        fkg:comparator fkg:GreaterThan ; fkg:threshold 1 ; fkg:minDuration 0.1 ]")
+    (ontology_copy / "actions" / "A16_extra_rules.ttl").write_text(new_error_type(detector), encoding="utf-8")
     out = flexaqa("--ontology", str(ontology_copy), "assess", str(EXAMPLE), "--trace")  # --trace: the Turtle line
     assert out.returncode == 0, out.stderr
     assert "Proud chest all the way down." in out.stdout

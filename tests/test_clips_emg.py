@@ -13,17 +13,13 @@ from scipy import signal
 
 from flexaqa.clips.emg import (
     EMG,
-    balance,
     bandpass,
     decimation,
     envelope,
     median_frequency,
-    moving_rms,
     normalise,
     notch,
-    onset_time,
     preprocess,
-    rectify,
 )
 from flexaqa.clips.errors import ClipError
 from flexaqa.clips.readers import read_emg_mat
@@ -165,7 +161,7 @@ def test_envelope_cutoff_is_where_activation_swings_lose_3_db(modulation_hz, kep
 
 
 def test_envelope_at_a_lower_rate_matches_the_full_rate_envelope():
-    burst = rectify(_burst())
+    burst = _burst()
     low = envelope(burst)
     full = envelope(burst, rate_hz=RATE)
     assert low.sampling_rate == 200 and full.sampling_rate == RATE
@@ -175,24 +171,11 @@ def test_envelope_at_a_lower_rate_matches_the_full_rate_envelope():
     assert np.abs(low.samples[inner] - centred[inner]).max() < 0.02 * full.samples.max()
 
 
-def test_envelope_follows_the_burst_and_onset_is_found():
-    env = envelope(rectify(_burst()))
+def test_envelope_follows_the_burst():
+    env = envelope(_burst())
     x = env.samples[:, 0]
     assert x[int(1.5 * env.sampling_rate)] > 5 * x[int(0.5 * env.sampling_rate)]
     assert (x >= 0).all()
-    onset = onset_time(env, baseline_s=0.5)
-    assert onset is not None and 0.9 <= onset <= 1.1
-
-
-def test_no_burst_means_no_onset():
-    env = envelope(EMG(samples=_noise(3, 1), sampling_rate=RATE))
-    assert onset_time(env, k=10.0) is None
-
-
-def test_moving_rms_of_a_sine_is_amplitude_over_root_two():
-    t = np.arange(4000) / RATE
-    rms = moving_rms(EMG(samples=np.sin(2 * np.pi * 100 * t)[:, None], sampling_rate=RATE), window_s=0.1)
-    assert rms.samples[2000, 0] == pytest.approx(1 / np.sqrt(2), rel=0.01)
 
 
 def test_normalise_to_mvc_and_to_own_peak():
@@ -204,17 +187,9 @@ def test_normalise_to_mvc_and_to_own_peak():
     assert err.value.field == "mvc"
 
 
-def test_balance_of_a_pair_is_ratio_and_symmetric_index():
-    env = EMG(samples=np.array([[3.0, 1.0], [3.0, 1.0]]), sampling_rate=RATE, channels=["left", "right"])
-    result = balance(env, "left", "right")
-    assert result.ratio == pytest.approx(3.0)
-    assert result.index == pytest.approx(0.5)
-    assert balance(env, "right", "left").index == pytest.approx(-0.5)
-
-
 def test_unknown_channel_is_named():
     with pytest.raises(ClipError, match="no channel 'deltoid'"):
-        balance(EMG(samples=np.ones((4, 2)), sampling_rate=RATE), "deltoid", 1)
+        EMG(samples=np.ones((4, 2)), sampling_rate=RATE).select(["deltoid"])
 
 
 def test_median_frequency_falls_when_power_shifts_down():

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from flexaqa.clips.emg import EMG, envelope, median_frequency, moving_rms, normalise, onset_time, preprocess
+from flexaqa.clips.emg import EMG, envelope, median_frequency, normalise, preprocess
 from flexaqa.clips.errors import ClipError
 from flexaqa.clips.layouts import map_to_internal
 from flexaqa.clips.segmentation import segment_emg, segment_skeleton
@@ -62,10 +62,8 @@ def _exercise_emg(samples: object, rate: object) -> None:
     emg = EMG(samples=samples, sampling_rate=rate)
     median_frequency(emg)
     normalise(emg)
-    moving_rms(emg)
     clean = preprocess(emg)
-    env = envelope(clean)
-    onset_time(env, baseline_s=0.01)
+    envelope(clean)
     segment_emg(clean)
 
 

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import new_error_type
 
 torch = pytest.importorskip("torch")
 
@@ -23,18 +24,7 @@ from flexaqa.models.scorer import ScorerConfig, expected_score  # noqa: E402
 from flexaqa.models.train import TrainConfig, train  # noqa: E402
 from flexaqa.synth.generate import Options, generate, synthetic_set  # noqa: E402
 
-NEW_ERROR_TYPE = '''
-@prefix fkg:  <https://w3id.org/flexaqa/fkg#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-
-fkg:ET900 a fkg:ErrorType ; rdfs:label "Chest drops at the bottom"@en , "底部塌胸"@zh ;
-    fkg:severityClass fkg:CoreStability ; fkg:feedback fkg:FB900 .
-fkg:FB900 a fkg:Feedback ;
-    fkg:cue "Proud chest all the way down."@en , "下蹲全程挺胸。"@zh ;
-    fkg:explanation "Test explanation."@en , "测试说明。"@zh .
-fkg:A16_AK46_ET900 a fkg:PenaltyRule ; fkg:action fkg:A16 ; fkg:keyStep fkg:AK46 ; fkg:errorType fkg:ET900 ;
-    fkg:weight 8 .
-'''
+NEW_ERROR_TYPE = new_error_type()
 """An error type with a rule and no detector: only the model can speak for it."""
 
 
@@ -256,7 +246,7 @@ def test_a_manifest_is_none_for_what_is_not_a_flexaqa_checkpoint(tiny_checkpoint
 def test_rules_measured_alike_share_a_detector_measure_or_a_fault_motion(kg: KnowledgeGraph) -> None:
     from flexaqa.models.compare import measured_alike
 
-    def measure(rule):  # noqa: ANN001, ANN202
+    def measure(rule):
         d, m = rule.detector, rule.fault_motion
         return ((d.feature, d.joints, d.comparator) if d else None,
                 (m.dof, m.quantity, m.amount > 0) if m else None)

@@ -37,12 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
-
-
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(server: str, tmp_path: Path) -> None:
     report, har = tmp_path / "report.json", tmp_path / "requests.har"
     run = subprocess.run(

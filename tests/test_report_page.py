@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from conftest import EXAMPLE, running_server
+from conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -35,14 +34,7 @@ needs_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/ch
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """``flexaqa serve`` on a free loopback port, up once /healthz answers."""
-    with running_server() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201 - a playwright Browser
+def browser():  # a playwright Browser
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -59,7 +51,7 @@ def _example_json(server: str) -> dict:
     return answer.json()
 
 
-def _screenshot(page, name: str) -> Path:  # noqa: ANN001
+def _screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
@@ -94,7 +86,7 @@ def test_a_refused_upload_is_a_page_naming_the_field(server: str) -> None:
 
 
 @needs_browser
-def test_upload_shows_score_cue_and_drawn_skeleton(server: str, browser) -> None:  # noqa: ANN001
+def test_upload_shows_score_cue_and_drawn_skeleton(server: str, browser) -> None:
     expected = _example_json(server)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{server}/")
@@ -118,7 +110,7 @@ def test_upload_shows_score_cue_and_drawn_skeleton(server: str, browser) -> None
 
 
 @needs_browser
-def test_keyboard_seeks_to_a_fault_and_its_joints_turn_red(server: str, browser) -> None:  # noqa: ANN001
+def test_keyboard_seeks_to_a_fault_and_its_joints_turn_red(server: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{server}/report/example")
     page.wait_for_selector("body[data-ready=true]", timeout=60_000)
@@ -135,13 +127,13 @@ def test_keyboard_seeks_to_a_fault_and_its_joints_turn_red(server: str, browser)
 
 
 @needs_browser
-def test_offline_report_opens_with_the_network_blocked(browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_offline_report_opens_with_the_network_blocked(browser, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     subprocess.run([sys.executable, "-m", "flexaqa", "assess", "--report", str(out)], check=True,
                    capture_output=True, cwd=ROOT)
     attempted: list[str] = []
 
-    def block(route) -> None:  # noqa: ANN001
+    def block(route) -> None:
         if route.request.url.startswith("file:"):
             route.continue_()
         else:
@@ -165,7 +157,7 @@ def test_offline_report_opens_with_the_network_blocked(browser, tmp_path: Path) 
 
 @needs_browser
 def test_the_pages_own_words_are_turtle_a_coach_can_edit(browser, ontology_copy: Path, tmp_path: Path
-                                                         ) -> None:  # noqa: ANN001
+                                                         ) -> None:
     words = ontology_copy / "report_page.ttl"
     words.write_text(words.read_text().replace('"Score"@en', '"Form score"@en'))
     out = tmp_path / "report.html"
@@ -186,7 +178,7 @@ def test_the_pages_own_words_are_turtle_a_coach_can_edit(browser, ontology_copy:
 
 
 @needs_browser
-def test_a_fault_the_model_saw_says_so_on_the_page(browser, kg, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_fault_the_model_saw_says_so_on_the_page(browser, kg, tmp_path: Path) -> None:
     from flexaqa.api.core import languages
     from flexaqa.api.report import build_input, render_page
     from flexaqa.engine.assess import assess_in_languages
@@ -221,7 +213,7 @@ def test_an_html_upload_with_an_unknown_language_is_a_page_naming_it(server: str
 
 
 @needs_browser
-def test_points_lost_per_key_step_are_named_as_the_graph_names_them(server: str, browser, kg) -> None:  # noqa: ANN001
+def test_points_lost_per_key_step_are_named_as_the_graph_names_them(server: str, browser, kg) -> None:
     expected = _example_json(server)
     labels = {row["keyStep"]: row["keyStepLabel"] for row in kg.run_named("action_graph", action="A16", lang="en")}
     steps = {k for r in expected["repetitions"] for k in r["points_lost_by_key_step"]}
@@ -235,7 +227,7 @@ def test_points_lost_per_key_step_are_named_as_the_graph_names_them(server: str,
 
 
 @needs_browser
-def test_the_chinese_page_names_the_side_in_chinese(server: str, browser) -> None:  # noqa: ANN001
+def test_the_chinese_page_names_the_side_in_chinese(server: str, browser) -> None:
     assert any(e["side"] == "left" for r in _example_json(server)["repetitions"] for e in r["errors"])
     page = browser.new_page()
     page.goto(f"{server}/report/example?lang=zh")
@@ -248,7 +240,7 @@ def test_the_chinese_page_names_the_side_in_chinese(server: str, browser) -> Non
 
 
 @needs_browser
-def test_a_clip_without_semg_says_so_under_its_heading(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_clip_without_semg_says_so_under_its_heading(server: str, browser, tmp_path: Path) -> None:
     with np.load(EXAMPLE) as bundle:
         np.savez(tmp_path / "skeleton.npz", **{k: bundle[k] for k in bundle.files if not k.startswith("emg_")})
     page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -263,7 +255,7 @@ def test_a_clip_without_semg_says_so_under_its_heading(server: str, browser, tmp
 
 @needs_browser
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_timeline_labels_are_whole_at_390_px(server: str, browser, kg, lang: str) -> None:  # noqa: ANN001
+def test_timeline_labels_are_whole_at_390_px(server: str, browser, kg, lang: str) -> None:
     labels = {row["keyStep"]: row["keyStepLabel"] for row in kg.run_named("action_graph", action="A16", lang=lang)}
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{server}/report/example?lang={lang}")
@@ -283,14 +275,14 @@ def test_timeline_labels_are_whole_at_390_px(server: str, browser, kg, lang: str
 
 
 @needs_browser
-def test_the_start_page_fits_a_390_px_phone(server: str, browser) -> None:  # noqa: ANN001
+def test_the_start_page_fits_a_390_px_phone(server: str, browser) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{server}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.close()
 
 
-def _assessment(page) -> dict:  # noqa: ANN001
+def _assessment(page) -> dict:
     """The assessment the page shows, read from the data it carries."""
     return page.evaluate("""() => { const d = JSON.parse(document.getElementById('report-data').textContent);
         return d.languages[d.lang].assessment; }""")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -28,25 +28,12 @@ SELECT_ACTIONS = "SELECT ?a ?l WHERE { ?a a fkg:Action ; rdfs:label ?l FILTER(LA
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The service on the shipped ontology, with no configuration."""
-    with running_server() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def synthetic_clip(kg: KnowledgeGraph):  # noqa: ANN201 - a clips.clip.Clip
+def synthetic_clip(kg: KnowledgeGraph):  # a clips.clip.Clip
     """One clean synthetic squat (skeleton + sEMG)."""
     return synthetic_set(kg, "A16", [[]], seed=1)
 
 
-def _squat_json(clip, positions: np.ndarray | None = None) -> bytes:  # noqa: ANN001
+def _squat_json(clip, positions: np.ndarray | None = None) -> bytes:
     body = {"action": clip.action,
             "skeleton": {"positions": (clip.skeleton.positions if positions is None else positions).tolist(),
                          "fps": clip.skeleton.fps, "layout": clip.skeleton.layout}}
@@ -90,7 +77,7 @@ def test_bundle_upload_scores_like_the_command_line(http: httpx.Client, flexaqa:
     assert r.json()["repetitions"]
 
 
-def test_json_clip_is_assessed(http: httpx.Client, synthetic_clip) -> None:  # noqa: ANN001
+def test_json_clip_is_assessed(http: httpx.Client, synthetic_clip) -> None:
     r = http.post("/assess", content=_squat_json(synthetic_clip), headers={"content-type": "application/json"},
                   params={"lang": "zh"})
     assert r.status_code == 200, r.text
@@ -98,7 +85,7 @@ def test_json_clip_is_assessed(http: httpx.Client, synthetic_clip) -> None:  # n
     assert report["action"] == "A16" and report["lang"] == "zh" and 0 <= report["score"] <= 100
 
 
-def test_bundle_of_a_json_clip_scores_the_same(http: httpx.Client, synthetic_clip, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bundle_of_a_json_clip_scores_the_same(http: httpx.Client, synthetic_clip, tmp_path: Path) -> None:
     save_bundle(tmp_path / "rep.npz", synthetic_clip)
     via_json = http.post("/assess", content=_squat_json(synthetic_clip), headers={"content-type": "application/json"})
     via_file = http.post("/assess", files={"bundle": ("rep.npz", (tmp_path / "rep.npz").read_bytes())})
@@ -106,7 +93,7 @@ def test_bundle_of_a_json_clip_scores_the_same(http: httpx.Client, synthetic_cli
     assert via_file.json()["score"] == pytest.approx(via_json.json()["score"], abs=0.5)  # bundles store float32
 
 
-def test_half_missing_joint_is_422_naming_positions(http: httpx.Client, synthetic_clip) -> None:  # noqa: ANN001
+def test_half_missing_joint_is_422_naming_positions(http: httpx.Client, synthetic_clip) -> None:
     positions = np.array(synthetic_clip.skeleton.positions)
     positions[3, 5, 1] = np.nan
     r = http.post("/assess", content=_squat_json(synthetic_clip, positions),
@@ -320,7 +307,7 @@ def test_cors_is_off_unless_configured(http: httpx.Client) -> None:
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_the_model_speaks_by_default_and_readyz_names_its_checkpoint(http: httpx.Client, synthetic_clip) -> None:  # noqa: ANN001
+def test_the_model_speaks_by_default_and_readyz_names_its_checkpoint(http: httpx.Client, synthetic_clip) -> None:
     ready = http.get("/readyz").json()
     assert ready["model_checkpoint"] == "default.pt" and "learned scorer" in ready["scoring"]
     assert "2D keypoints: rules alone" in ready["scoring"]  # the shipped checkpoint's manifest: 3D skeletons
@@ -331,7 +318,7 @@ def test_the_model_speaks_by_default_and_readyz_names_its_checkpoint(http: httpx
                         report.json()["detectors"])
 
 
-def test_a_service_started_without_the_model_scores_by_the_rules_alone(synthetic_clip) -> None:  # noqa: ANN001
+def test_a_service_started_without_the_model_scores_by_the_rules_alone(synthetic_clip) -> None:
     with running_server("--no-model") as base, httpx.Client(base_url=base, timeout=60) as http:
         ready = http.get("/readyz").json()
         assert ready["model_checkpoint"] is None and "rules alone" in ready["scoring"]

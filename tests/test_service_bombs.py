@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -43,12 +42,6 @@ def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with np.load(EXAMPLE) as example:
         arrays = {key: example[key] for key in example.files}
     return _bundle(tmp_path_factory.mktemp("bomb") / "bomb.npz", arrays, ("zeros", "<f8", (BOMB_ZEROS // 8,)))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_server() as base:
-        yield base
 
 
 def _server_pid(base: str) -> int:

@@ -24,14 +24,12 @@ endpoint is read-only and serves one graph, the FKG in force, so not every test 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import running_server
 from rdflib import Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF
@@ -146,18 +144,6 @@ def _protocol_tests() -> list:
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         params.append(pytest.param(name, requests, id=name, marks=marks))
     return params
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_server() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
 
 
 @pytest.mark.parametrize(("name", "requests"), _protocol_tests())

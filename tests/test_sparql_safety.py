@@ -329,7 +329,7 @@ def test_a_user_query_is_evaluated_once(kg: KnowledgeGraph) -> None:
             self.store, self.calls = ox.Store(), 0
             self.store.bulk_load(kg.serialize(ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.N_TRIPLES)
 
-        def query(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def query(self, *args, **kwargs):
             self.calls += 1
             return self.store.query(*args, **kwargs)
 

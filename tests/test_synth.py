@@ -13,6 +13,7 @@ import pytest
 from flexaqa.clips.flex import FlexDataset
 from flexaqa.clips.labels import read_labels
 from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.per_graph import PerGraph
 from flexaqa.synth import inject
 from flexaqa.synth.generate import Options, generate
 from flexaqa.synth.inject import clean_firing, plan_for
@@ -95,13 +96,13 @@ def test_an_equal_graph_reuses_the_injection_plan_and_an_old_graph_can_be_freed(
 
 
 def test_injection_plans_of_old_graph_versions_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inject, "_plans", type(inject._plans)())
+    monkeypatch.setattr(inject, "_plans", PerGraph(inject.PLANS_KEPT))
     monkeypatch.setattr(inject, "_plan", lambda kg, action, fps: {"rule": (None, frozenset())})
-    graphs = [SimpleNamespace(version=f"v{i}") for i in range(inject.PLAN_VERSIONS + 1)]
+    graphs = [SimpleNamespace(version=f"v{i}") for i in range(inject.PLANS_KEPT + 1)]
     first = plan_for(graphs[0], "A04", 30.0)
-    for graph in graphs[1:]:
-        plan_for(graph, "A04", 30.0)
-    assert list(inject._plans) == [g.version for g in graphs[1:]]
+    assert plan_for(graphs[0], "A04", 30.0) is first
+    last = [plan_for(graph, "A04", 30.0) for graph in graphs[1:]]
+    assert plan_for(graphs[-1], "A04", 30.0) is last[-1]
     assert plan_for(graphs[0], "A04", 30.0) is not first
 
 

@@ -38,7 +38,7 @@ class Supervisor:
             try:
                 await task()
                 return
-            except Exception as exc:  # noqa: BLE001 - whatever stops a task, it is restarted, never propagated
+            except Exception as exc:  # whatever stops a task, it is restarted, never propagated
                 if anyio.current_time() - started > MAX_DELAY_S:
                     delay = FIRST_DELAY_S
                 self.down[name] = f"stopped by {type(exc).__name__}: {exc}; restarting in {delay:g} s"
