@@ -149,6 +149,13 @@ def test_other_content_type_is_415(http: httpx.Client) -> None:
     assert r.status_code == 415 and r.json()["field"] == "content-type"
 
 
+@pytest.mark.parametrize(("path", "media_type"), [("/assess", "application/json"),
+                                                  ("/sparql", "application/sparql-query")])
+def test_text_in_another_charset_than_utf8_is_415(http: httpx.Client, path: str, media_type: str) -> None:
+    r = http.post(path, content="{}".encode("utf-16"), headers={"content-type": f"{media_type}; charset=UTF-16"})
+    assert r.status_code == 415 and r.json()["detail"] == f"{media_type} is read as UTF-8, not UTF-16"
+
+
 def test_oversized_body_is_413(server: str) -> None:
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as conn:

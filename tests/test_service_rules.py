@@ -148,6 +148,9 @@ def test_put_other_than_turtle_is_415(http: httpx.Client) -> None:
     r = http.put(f"/rules/{SQUAT}", content=text.encode(), headers={**AUTH, "if-match": etag,
                                                                      "content-type": "application/json"})
     assert r.status_code == 415
+    r = http.put(f"/rules/{SQUAT}", content=text.encode(), headers={**AUTH, "if-match": etag,
+                                                                     "content-type": "text/turtle; charset=latin-1"})
+    assert r.status_code == 415 and "UTF-8, not latin-1" in r.json()["detail"]
 
 
 # ---------------------------------------------------------------------- edits in force

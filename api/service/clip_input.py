@@ -17,12 +17,14 @@ from starlette.datastructures import UploadFile
 from flexaqa.api import core
 from flexaqa.api.service.config import ENV_PREFIX, Settings
 from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.media import media_type
 from flexaqa.api.service.schemas import AssessRequest
 from flexaqa.clips.clip import Clip
 from flexaqa.clips.errors import ClipError, ClipTooLarge
 from flexaqa.clips.files import BundleLimits
 from flexaqa.kg import KnowledgeGraph, UnknownIdError
 
+JSON, MULTIPART = "application/json", "multipart/form-data"
 Decoder = Callable[[KnowledgeGraph], tuple[Clip, float | None]]
 """CPU work that turns the request's bytes into a clip and the frame rate assumed for it (run it off the loop)."""
 
@@ -33,19 +35,15 @@ async def read_clip(request: Request, settings: Settings) -> AsyncIterator[Decod
     yield the decoding still to do; a wrong content type or form is refused here, before any CPU work, and
     a modality longer than ``settings.max_clip_s`` (413). An upload goes to a temporary file, never whole
     into memory, which is removed on leaving."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "application/json":
+    if media_type(request, JSON, MULTIPART) == JSON:
         body = await request.body()
         yield _checked(lambda kg: (_from_json(kg, body), None), settings.max_clip_s)
-    elif media_type == "multipart/form-data":
+    else:
         limits = BundleLimits(max_bytes=settings.max_bundle_bytes, max_seconds=settings.max_clip_s)
         with tempfile.TemporaryDirectory(prefix="flexaqa-upload-") as folder:
             path = os.path.join(folder, "bundle.npz")
             action = await _receive_bundle(request, path)
             yield _checked(lambda kg: _from_bundle(kg, path, action, limits), settings.max_clip_s)
-    else:
-        raise ServiceError(415, f"send application/json or multipart/form-data, not {media_type or 'no content type'}",
-                           "content-type")
 
 
 def _checked(decode: Decoder, max_seconds: float) -> Decoder:

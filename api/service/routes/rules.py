@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, Path, Request, Response
 
 from flexaqa.api.service.deps import LiveDep, SettingsDep
 from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.media import media_type
 from flexaqa.api.service.schemas import Problem, RuleFile, RuleProblem, RuleWritten
 from flexaqa.kg import KGError, LiveGraph
 from flexaqa.kg.errors import OntologyFolderError, ShapeViolationError
@@ -142,9 +143,7 @@ async def put_rule_file(
     if rel == SHAPES_FILE:
         raise ServiceError(403, f"{SHAPES_FILE} guards every edit and is not edited over HTTP; change it on disk",
                            "file")
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != TURTLE:
-        raise ServiceError(415, f"send the file as {TURTLE}, not {media_type or 'no content type'}", "content-type")
+    media_type(request, TURTLE)
     expect = _expected(live.digest(rel), rel, if_match, if_none_match)
     try:
         text = (await request.body()).decode("utf-8")

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from flexaqa.api.service.deps import GraphDep, QueriesDep
 from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.media import media_type
 from flexaqa.api.service.schemas import Problem
 from flexaqa.kg import sparql
 
@@ -145,9 +146,8 @@ async def sparql_get(request: Request, kg: GraphDep, service: QueriesDep,
 async def sparql_post(request: Request, kg: GraphDep, service: QueriesDep) -> Response:
     """Run a read-only query sent as a form (`query=`) or as the body with type `application/sparql-query`.
     Results are negotiated as for GET."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     _refuse_datasets(dict(request.query_params))
-    if media_type == FORM:
+    if media_type(request, FORM, SPARQL_QUERY) == FORM:
         form = await request.form()
         _refuse_datasets(form)
         _one_query(form.getlist("query"))
@@ -155,13 +155,8 @@ async def sparql_post(request: Request, kg: GraphDep, service: QueriesDep) -> Re
         if text is not None and not isinstance(text, str):
             raise ServiceError(400, "must be text", "query")
         return await _run(request, kg, service, text, [str(b) for b in form.getlist("bind")])
-    if media_type == SPARQL_QUERY:
-        charset = re.search(r";\s*charset\s*=\s*\"?([\w-]+)", request.headers.get("content-type", ""), re.IGNORECASE)
-        if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
-            raise ServiceError(415, f"a query is sent as UTF-8, not {charset.group(1)}", "content-type")
-        try:
-            text = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ServiceError(400, f"not UTF-8 text (byte {exc.start})", "query") from None
-        return await _run(request, kg, service, text, request.query_params.getlist("bind"))
-    raise ServiceError(415, f"send {FORM} or {SPARQL_QUERY}, not {media_type or 'no content type'}", "content-type")
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ServiceError(400, f"not UTF-8 text (byte {exc.start})", "query") from None
+    return await _run(request, kg, service, text, request.query_params.getlist("bind"))
