@@ -1,6 +1,6 @@
 """Benchmark how long ``flexaqa`` takes to start: ``assess --help``, ``assess`` of a 2D CSV and of the bundled
-example (3D with sEMG, README's first command), each as run by default (the learned scorer loaded: torch) and
-with ``--no-model`` (the rules alone).
+example (3D with sEMG, README's first command; also with ``--report``, the page too), each as run by default
+(the learned scorer loaded: torch) and with ``--no-model`` (the rules alone).
 
 Run: python bench/bench_startup.py [--repeat 7] [--action A01] [--imports 8]. Writes one two-second COCO-17
 side view (a synthetic repetition, as ``bench_batch.py`` makes them) as a CSV with a confidence column, then
@@ -91,6 +91,7 @@ def main() -> None:
                                            "--no-model"],
             "assess (bundled example)": ["assess"],
             "assess --no-model (example)": ["assess", "--no-model"],
+            "assess --report (example)": ["assess", "--report", str(Path(tmp) / "report.html")],
         }
         print(f"{'command':<28} {'median s':>9} {'min s':>7} {'max s':>7}   ({args.repeat} runs each)")
         for name, command in commands.items():

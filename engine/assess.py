@@ -1,7 +1,9 @@
 """Assess a clip: repetitions -> key-step spans -> Turtle detectors -> score -> coaching.
 
 This is the whole rule-based path; it needs no trained model. A model's findings, when given, join the
-same penalty function for the rules whose detectors abstained, so rules and model share one score.
+same penalty function for the rules whose detectors abstained, so rules and model share one score. A clip is
+assessed as given or as already prepared (:class:`engine.prepared.Prepared`, shared with the model and the
+report page, so it is cleaned and cut once).
 """
 
 from __future__ import annotations
@@ -12,74 +14,24 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from flexaqa.clips.cleaning import clean_keypoints
 from flexaqa.clips.clip import Clip
-from flexaqa.clips.emg import envelope, normalise, pair_references, preprocess
-from flexaqa.clips.errors import ClipError
-from flexaqa.clips.layouts import get_layout, is_camera
-from flexaqa.clips.segmentation import Repetition, repetitions
-from flexaqa.clips.skeleton import Skeleton, fill_gaps
+from flexaqa.clips.segmentation import Repetition
 from flexaqa.engine.coaching import coach, view_notes
 from flexaqa.engine.detectors import Finding, evaluate
 from flexaqa.engine.evidence import ModelFinding
 from flexaqa.engine.features import Recording
-from flexaqa.engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport, ViewReport
+from flexaqa.engine.prepared import Prepared, as_prepared, clean_skeleton, prepare, recording_of
+from flexaqa.engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport
 from flexaqa.engine.scoring import Observation, Score, repetition_score, set_score
-from flexaqa.engine.timeline import key_step_spans
 from flexaqa.kg import KnowledgeGraph, in_language
 
-
-def clean_skeleton(skeleton: Skeleton, min_confidence: float | None = None) -> tuple[Skeleton, dict[str, str]]:
-    """The skeleton the rules and the segmentation read, and the side kept per limb: a pose detector's
-    keypoints cleaned (``clips.cleaning``; ``min_confidence`` overrides the layout's), others gap-filled."""
-    if is_camera(skeleton.layout) or min_confidence is not None:
-        cleaned = clean_keypoints(skeleton, min_confidence)
-        return cleaned.skeleton, dict(cleaned.sides)
-    filled, _ = fill_gaps(skeleton, max_gap=max(2, int(0.2 * skeleton.fps)))
-    return filled, {}
-
-
-def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = None,
-                 sides: Mapping[str, str] | None = None) -> Recording:
-    """What the features read: the cleaned ``skeleton`` (see :func:`clean_skeleton`; cleaned here when not
-    given) and the sEMG envelope mapped onto the montage."""
-    positions, fps, ears, toes = None, None, None, None
-    if skeleton is None and clip.skeleton is not None:
-        skeleton, sides = clean_skeleton(clip.skeleton)
-    if skeleton is not None:
-        positions, fps, ears = skeleton.positions, skeleton.fps, skeleton.ears
-        toes = get_layout(skeleton.layout).tracks_toes
-    env, rate, channels = None, None, None
-    if clip.emg is not None:
-        montage = kg.action(clip.action).emg_channels
-        need = max((c.index for c in montage), default=0)
-        if clip.emg.samples.shape[1] < need:
-            raise ClipError("emg.samples", f"{clip.emg.samples.shape[1]} channel(s), but the montage of "
-                            f"{clip.action} in the knowledge graph has {need} (fkg:emgChannel)")
-        if need > 0:
-            raw = envelope(preprocess(clip.emg, mains_hz=None))
-            channels = {(c.muscle, c.side.lower()): c.index - 1 for c in montage}
-            env, rate = normalise(raw, mvc=pair_references(raw, channels)).samples, raw.sampling_rate
-        fps = fps or clip.emg.sampling_rate
-    if fps is None:
-        raise ClipError("clip", "a skeleton or an sEMG recording is needed to assess form (video needs the pose extra)")
-    return Recording(positions=positions, fps=fps, envelope=env, emg_rate=rate, channels=channels,
-                     sides=dict(sides or {}), ears=ears, toes_tracked=toes)
-
-
-def prepare(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None
-            ) -> tuple[Skeleton | None, Recording, list[Repetition]]:
-    """The clip as every reader of it sees it (the rules, the model, the report page): the cleaned skeleton,
-    the recording the features read, and the repetitions cut once, from that cleaned skeleton."""
-    action = kg.action(clip.action)
-    skeleton, sides = clean_skeleton(clip.skeleton, min_confidence) if clip.skeleton is not None else (None, {})
-    rec = recording_of(kg, clip, skeleton, sides)
-    return skeleton, rec, repetitions(skeleton, clip.emg, action.first_moving_phase == "Eccentric")
+__all__ = ["Prepared", "assess", "assess_in_languages", "clean_skeleton", "prepare", "recording_of"]
+"""The engine's front door: preparing a clip (:mod:`engine.prepared`) is part of assessing it."""
 
 
 def assess(
     kg: KnowledgeGraph,
-    clip: Clip,
+    clip: Clip | Prepared,
     lang: str = "en",
     explain: bool = False,
     model_findings: Sequence[ModelFinding] = (),
@@ -88,13 +40,14 @@ def assess(
 ) -> Assessment:
     """Score every repetition of ``clip`` and coach the set; ``model_findings`` weigh in on the rules whose
     detectors abstained. ``assumed_fps`` is a frame rate the file did not carry, stated in the report's notes
-    because every time span rests on it. ``min_confidence`` overrides the skeleton layout's keypoint cut."""
+    because every time span rests on it. ``min_confidence`` overrides the skeleton layout's keypoint cut (of a
+    clip not yet prepared)."""
     return assess_in_languages(kg, clip, (lang,), explain, model_findings, assumed_fps, min_confidence)[lang]
 
 
 def assess_in_languages(
     kg: KnowledgeGraph,
-    clip: Clip,
+    clip: Clip | Prepared,
     languages: Sequence[str],
     explain: bool = False,
     model_findings: Sequence[ModelFinding] = (),
@@ -104,20 +57,18 @@ def assess_in_languages(
     """:func:`assess` worded in each of ``languages``: the clip is cut and every detector run once, and only
     the words differ (the report page carries every language)."""
     timings: dict[str, float] = {}
+    prepared = as_prepared(kg, clip, min_confidence)
     clock = time.perf_counter()
-    action = kg.action(clip.action)
-    skeleton, rec, reps = prepare(kg, clip, min_confidence)
-    model = _by_repetition(model_findings, set(action.rules), len(reps))
-    timings["segment_ms"] = (time.perf_counter() - clock) * 1000
+    action = kg.action(prepared.clip.action)
+    rec, view = prepared.recording, prepared.view
+    model = _by_repetition(model_findings, set(action.rules), len(prepared.repetitions))
+    timings["segment_ms"] = prepared.prepare_ms + (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
     w_max = kg.w_max(action.id)
     rules = kg.rules_of(action.id)
-    measured = []
-    for rep in reps:
-        spans = key_step_spans(kg, action.id, rep.start, rep.turn, rep.end)
-        measured.append((rep, [evaluate(rule, rec, spans[rule.key_step]) for rule in rules]))
+    measured = [(rep, [evaluate(rule, rec, spans[rule.key_step]) for rule in rules])
+                for rep, spans in zip(prepared.repetitions, prepared.spans, strict=True)]
     timings["detect_score_ms"] = (time.perf_counter() - clock) * 1000
-    view = None if skeleton is None or skeleton.is_3d else _view(rec, skeleton, min_confidence)
     worded = {}
     for lang in languages:
         clock = time.perf_counter()
@@ -141,19 +92,6 @@ def assess_in_languages(
             notes=notes + ([] if view is None else view_notes(kg, view, lang)), view=view,
         )
     return worded
-
-
-def _view(rec: Recording, skeleton: Skeleton, min_confidence: float | None) -> ViewReport:
-    """How a 2D view was read: which way the lifter faces and the cue that told it, the side kept per limb."""
-    facing = rec.facing
-    told = not isinstance(facing, str)
-    return ViewReport(
-        facing=facing.image_side() if told else None, facing_cue=facing.cue if told else None,
-        facing_reason=None if told else facing, sides=rec.sides,
-        min_confidence=get_layout(skeleton.layout).min_confidence if min_confidence is None else min_confidence,
-        toes_estimated=list(rec.estimated_toes), x_scale=round(rec.x_scale, 3),
-        x_scale_unknown=rec.x_scale_unknown,
-    )
 
 
 def _by_repetition(findings: Sequence[ModelFinding], rules: set[str], count: int

@@ -1,6 +1,6 @@
 """One repetition as fixed-size model inputs: skeleton and sEMG envelope resampled onto ``STEPS`` time steps.
 
-The engine's own preprocessing (:func:`engine.assess.recording_of`: gap filling, band-pass, envelope, MVC
+The engine's own preprocessing (:func:`engine.prepared.recording_of`: gap filling, band-pass, envelope, MVC
 normalisation) is used, so the model and the rules see the same signals. The skeleton is moved so the
 pelvis of the first step is the origin and scaled by the torso length (body size drops out); a 2D
 skeleton gets a zero depth. sEMG channels carry their muscle's row in the FKG ``muscle`` table and side.
@@ -19,7 +19,7 @@ from flexaqa.clips.clip import Clip
 from flexaqa.clips.errors import ClipError
 from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
 from flexaqa.clips.skeleton import median_torso_length
-from flexaqa.engine.assess import recording_of
+from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.features import Recording
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import node_table
@@ -55,7 +55,7 @@ class RepInputs:
 
 
 def repetition_inputs(kg: KnowledgeGraph, rec: Recording, start_s: float, end_s: float) -> RepInputs:
-    """Inputs for the stretch ``start_s``..``end_s`` (seconds) of a recording (:func:`engine.assess.recording_of`)."""
+    """Inputs for the stretch ``start_s``..``end_s`` (seconds) of a recording (:func:`engine.prepared.recording_of`)."""
     times = np.linspace(start_s, max(end_s, start_s + 1e-3), STEPS)
     skeleton = np.zeros((STEPS, len(JOINTS), 3), dtype=np.float32)
     envelope = np.zeros((STEPS, MAX_CHANNELS), dtype=np.float32)

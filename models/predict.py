@@ -1,10 +1,10 @@
 """The model's findings for the engine: per repetition and rule, the probability of its error and the time
 span the model attended to (:class:`engine.evidence.ModelFinding`).
 
-Repetitions are cut exactly as the engine cuts them (:func:`clips.segmentation.repetitions`), so finding
-``repetition=k`` speaks of the engine's repetition ``k``. Node embeddings come from the checkpoint on the graph
-it was trained on (no PyTorch Geometric import) and are computed once per exported graph otherwise
-(:func:`kg.export.digest`). One predictor may serve several threads and graph versions at once. The clip's
+The clip is read as the engine reads it (:class:`engine.prepared.Prepared`: given one, nothing is cleaned or
+cut again), so finding ``repetition=k`` speaks of the engine's repetition ``k``. Node embeddings come from the
+checkpoint on the graph it was trained on (no PyTorch Geometric import) and are computed once per exported
+graph otherwise (:func:`kg.export.digest`). One predictor may serve several threads and graph versions at once. The clip's
 video views are read only by a checkpoint built with video; a clip without views is scored from the rest.
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from flexaqa.clips.clip import Clip
-from flexaqa.engine.assess import prepare
 from flexaqa.engine.evidence import ModelFinding
+from flexaqa.engine.prepared import Prepared, as_prepared
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import digest, node_table
 from flexaqa.kg.per_graph import PerGraph
@@ -82,21 +82,24 @@ class Predictor:
             return self.model.node_embeddings(graph_inputs(kg))
 
     @torch.no_grad()
-    def findings(self, kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None) -> list[ModelFinding]:
+    def findings(self, kg: KnowledgeGraph, clip: Clip | Prepared, min_confidence: float | None = None
+                 ) -> list[ModelFinding]:
         """One finding per repetition and rule of the clip's action that the model can speak for: a rule it saw
         labelled errors of in training, or one new to it (added to the graph since: zero-shot, from its
         embedding). A rule of its training graph that it never saw an error of is left to the rules (it
         would only repeat "never happens"), so the report keeps saying it was not checked."""
-        action = kg.action(clip.action)
-        reason = manifest.declines(self.record, clip)
+        raw = clip.clip if isinstance(clip, Prepared) else clip
+        action = kg.action(raw.action)
+        reason = manifest.declines(self.record, raw)
         if reason is not None:
             log.warning("%s: %s", self.path.name, reason)
             return []
-        _, rec, reps = prepare(kg, clip, min_confidence)  # cut exactly as the engine cuts them
+        prepared = as_prepared(kg, clip, min_confidence)
+        rec, reps = prepared.recording, prepared.repetitions
         inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
         arrays = stack(inputs)
         if self.model.config.video:
-            arrays = with_frames(arrays, [repetition_frames(clip, r.start / rec.fps, r.end / rec.fps) for r in reps])
+            arrays = with_frames(arrays, [repetition_frames(raw, r.start / rec.fps, r.end / rec.fps) for r in reps])
         batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
         out = self.model(batch, nodes=self.nodes(kg))
         rows = {r: i for i, r in enumerate(node_table(kg)["rule"])}

@@ -2,7 +2,8 @@
 
 The skeleton is projected onto the lifter's own axes (side-to-side from the hips, forward across them), so
 the front and side views hold whichever way the camera or the recording faced; 2D clips are drawn as they
-are. The sEMG goes through the same band-pass and envelope as the detectors read, thinned for drawing.
+are. The sEMG is the band-passed signal the detectors' envelope is taken from (:class:`engine.prepared.Prepared`),
+its envelope thinned for drawing.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from flexaqa.api.report.model import (
     StepSpan,
 )
 from flexaqa.clips.clip import Clip
-from flexaqa.clips.emg import envelope, preprocess
+from flexaqa.clips.emg import envelope
 from flexaqa.clips.layouts import BONES, JOINT_INDEX, JOINTS
-from flexaqa.engine.assess import prepare
 from flexaqa.engine.detectors import SIDED_JOINTS
+from flexaqa.engine.prepared import Prepared, as_prepared
 from flexaqa.engine.report import Assessment
-from flexaqa.engine.timeline import key_step_spans
 from flexaqa.kg import KnowledgeGraph, in_language
 
 MAX_FRAMES = 1500
@@ -46,16 +46,18 @@ PAGE_WORDS = "Page"
 """Messages whose id starts so are the page's own words; the rest of the id is the page's key for it."""
 
 
-def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assessment], lang: str,
+def build_input(kg: KnowledgeGraph, clip: Clip | Prepared, assessments: Mapping[str, Assessment], lang: str,
                 rule_base: str | None = None, min_confidence: float | None = None) -> ReportInput:
     """The page's data: ``assessments`` of ``clip`` keyed by language (the same verdict worded in each),
-    opening in ``lang``; rules link under ``rule_base`` when served, else to the graph's files on disk."""
+    opening in ``lang``; rules link under ``rule_base`` when served, else to the graph's files on disk. Give
+    the clip as prepared for the assessments, and its repetitions and spans are the ones they were made on."""
+    prepared = as_prepared(kg, clip, min_confidence)
+    clip = prepared.clip
     first = assessments[lang]
-    fps = clip.skeleton.fps if clip.skeleton is not None else clip.emg.sampling_rate
-    _, _, reps = prepare(kg, clip, min_confidence)  # the repetitions the assessments were made on
+    fps = prepared.recording.fps
     steps = [StepSpan(repetition=rep.index + 1, key_step=s.key_step, phase=s.phase, start=s.start / fps,
                       end=s.stop / fps)
-             for rep in reps for s in key_step_spans(kg, clip.action, rep.start, rep.turn, rep.end).values()]
+             for rep, spans in zip(prepared.repetitions, prepared.spans, strict=True) for s in spans.values()]
     highlights = [Highlight(repetition=r.index, rule=e.rule, start=e.time_span[0], end=e.time_span[1],
                             joints=_joints(kg, e.rule, e.side))
                   for r in first.repetitions for e in r.errors]
@@ -70,7 +72,7 @@ def build_input(kg: KnowledgeGraph, clip: Clip, assessments: Mapping[str, Assess
                               for row in kg.select(SIDE_LABELS, lang=code)},
                        words=_page_words(kg, code))
                    for code, a in assessments.items()},
-        duration=max(durations), skeleton=_skeleton_view(clip), emg=_emg_view(kg, clip), steps=steps,
+        duration=max(durations), skeleton=_skeleton_view(clip), emg=_emg_view(kg, prepared), steps=steps,
         highlights=highlights, rule_base=rule_base, ontology_uri=kg.root.resolve().as_uri() + "/",
     )
 
@@ -120,11 +122,11 @@ def _points(xy: np.ndarray) -> list[list[tuple[float, float] | None]]:
     return [[None if np.isnan(p).any() else (float(p[0]), float(p[1])) for p in frame] for frame in rounded]
 
 
-def _emg_view(kg: KnowledgeGraph, clip: Clip) -> EmgView | None:
-    montage = kg.action(clip.action).emg_channels
-    if clip.emg is None or not montage or clip.emg.samples.shape[1] < max(c.index for c in montage):
+def _emg_view(kg: KnowledgeGraph, prepared: Prepared) -> EmgView | None:
+    if prepared.emg is None:
         return None
-    env = envelope(preprocess(clip.emg, mains_hz=None), rate_hz=ENVELOPE_RATE_HZ)
+    montage = kg.action(prepared.clip.action).emg_channels
+    env = envelope(prepared.emg, rate_hz=ENVELOPE_RATE_HZ)
     peaks = np.maximum(env.samples.max(axis=0), 1e-12)
     scaled = np.round(env.samples / peaks, 3)
     return EmgView(rate=env.sampling_rate, envelopes=[
