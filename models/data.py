@@ -23,8 +23,8 @@ from tqdm import tqdm
 from flexaqa.clips.errors import ClipError
 from flexaqa.clips.flex import FlexDataset, action_id
 from flexaqa.clips.labels import read_labels
-from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.detectors import evaluate
+from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.timeline import key_step_spans
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import node_table

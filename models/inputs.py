@@ -19,8 +19,8 @@ from flexaqa.clips.clip import Clip
 from flexaqa.clips.errors import ClipError
 from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
 from flexaqa.clips.skeleton import median_torso_length
-from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.features import Recording
+from flexaqa.engine.prepared import recording_of
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import node_table
 from flexaqa.models.frames import stack_frames

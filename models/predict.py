@@ -4,8 +4,9 @@ span the model attended to (:class:`engine.evidence.ModelFinding`).
 The clip is read as the engine reads it (:class:`engine.prepared.Prepared`: given one, nothing is cleaned or
 cut again), so finding ``repetition=k`` speaks of the engine's repetition ``k``. Node embeddings come from the
 checkpoint on the graph it was trained on (no PyTorch Geometric import) and are computed once per exported
-graph otherwise (:func:`kg.export.digest`). One predictor may serve several threads and graph versions at once. The clip's
-video views are read only by a checkpoint built with video; a clip without views is scored from the rest.
+graph otherwise (:func:`kg.export.digest`). One predictor may serve several threads and graph versions at
+once. The clip's video views are read only by a checkpoint built with video; a clip without views is scored
+from the rest.
 """
 
 from __future__ import annotations

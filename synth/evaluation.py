@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from flexaqa.clips.flex import FlexDataset
 from flexaqa.clips.labels import LabelSet
-from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.detectors import evaluate
+from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.timeline import key_step_spans
 from flexaqa.kg import KnowledgeGraph
 
