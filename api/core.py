@@ -1,6 +1,7 @@
 """What every front end does, once: find and load the graph in force, check a rule file, open and assess a clip.
 
-The command line and the service are thin layers over these functions, so a bad ontology folder, an
+The command line and the service are thin layers over these functions (through the one
+:class:`api.assessor.Assessor` each builds), so a bad ontology folder, an
 unknown action or language, or a clip that disagrees with its options gives the same message in both.
 """
 
@@ -10,7 +11,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,9 @@ from flexaqa.kg.graph import default_root
 from flexaqa.kg.loader import parse_file, place_file, read_turtle
 
 if TYPE_CHECKING:
-    from flexaqa.api.report import ReportInput
     from flexaqa.clips.clip import Clip
     from flexaqa.engine.evidence import ModelFinding
+    from flexaqa.engine.prepared import Prepared
     from flexaqa.engine.report import Assessment
     from flexaqa.models.predict import Predictor
 
@@ -95,7 +96,7 @@ def open_clip(kg: KnowledgeGraph, path: str | Path, action: str | None = None, f
     return clip, assumed_fps(path, fps)
 
 
-def assess_clip(kg: KnowledgeGraph, clip: Clip, lang: str = "en", explain: bool = False,
+def assess_clip(kg: KnowledgeGraph, clip: Clip | Prepared, lang: str = "en", explain: bool = False,
                 assumed_fps: float | None = None, model_findings: Sequence[ModelFinding] = (),
                 min_confidence: float | None = None) -> Assessment:
     """Score a clip against the rules in force and coach it in ``lang``; ``assumed_fps`` (from
@@ -123,14 +124,17 @@ _SAID: set[str] = set()
 """Why the model declined clips, as already logged by this process (said once, not once per clip)."""
 
 
-def model_findings(kg: KnowledgeGraph, clip: Clip, min_confidence: float | None = None) -> Sequence[ModelFinding]:
-    """What the shipped checkpoint says of the clip's repetitions; none when it cannot serve, or when its
-    manifest (read without torch) says it does not speak for this clip, as for a 2D view of a model trained on
-    3D skeletons: the rules then answer at the rules' own speed, and the log says why, once per process."""
+def model_findings(kg: KnowledgeGraph, clip: Clip | Prepared, min_confidence: float | None = None
+                   ) -> Sequence[ModelFinding]:
+    """What the shipped checkpoint says of the clip's repetitions (of the repetitions the engine cut, when
+    given the clip prepared); none when it cannot serve, or when its manifest (read without torch) says it
+    does not speak for this clip, as for a 2D view of a model trained on 3D skeletons: the rules then answer
+    at the rules' own speed, and the log says why, once per process."""
+    from flexaqa.engine.prepared import clip_of
     from flexaqa.models import manifest
 
     header = shipped_manifest()
-    reason = None if header is None else manifest.declines(header, clip)
+    reason = None if header is None else manifest.declines(header, clip_of(clip))
     if reason is not None:
         if reason not in _SAID:
             _SAID.add(reason)
@@ -182,23 +186,6 @@ def load_model(kg: KnowledgeGraph, path: str | Path | None = None) -> Predictor 
         return _PREDICTORS[path]
 
 
-def report_input(kg: KnowledgeGraph, clip: Clip, lang: str = "en", assumed_fps: float | None = None,
-                 rule_base: str | None = None, model_findings: Sequence[ModelFinding] = (),
-                 min_confidence: float | None = None) -> ReportInput:
-    """What the report page draws: ``clip`` assessed (as :func:`assess_clip` does, with explanations) in every
-    language of the graph (the page switches language without asking again), its skeleton, sEMG, key-step
-    spans and the action's part of the graph; it opens in ``lang``. Rules link under ``rule_base``
-    (``/rules/`` when served)."""
-    from flexaqa.api.report import build_input
-    from flexaqa.engine.assess import assess_in_languages
-
-    check_language(kg, lang)
-    assessments = assess_in_languages(kg, clip, languages(kg), explain=True,
-                                      model_findings=model_findings,
-                                      assumed_fps=assumed_fps, min_confidence=min_confidence)
-    return build_input(kg, clip, assessments, lang, rule_base, min_confidence)
-
-
 class ClipLine(BaseModel):
     """One clip of a batch, as one CSV row or JSON line: the score, the errors found, what abstained, or why
     the clip could not be assessed (``problem``; the batch goes on)."""
@@ -240,31 +227,6 @@ def clip_paths(inputs: Sequence[str | Path]) -> list[Path]:
 
 def _is_openpose_folder(folder: Path) -> bool:
     return next(folder.glob("*_keypoints.json"), None) is not None
-
-
-def assess_many(kg: KnowledgeGraph, paths: Sequence[str | Path], action: str | None = None, lang: str = "en",
-                model: bool = False, min_confidence: float | None = None, progress: bool = False,
-                **options: object) -> Iterator[ClipLine]:
-    """Assess ``paths`` one after another against one loaded graph (``options`` as :func:`open_clip` takes
-    them), yielding a line per clip as it is done; a clip that cannot be read or assessed gives a line with
-    its ``problem`` and the batch goes on. ``progress`` shows a bar on stderr when it is a terminal."""
-    from tqdm import tqdm
-
-    from flexaqa.clips.errors import ClipError
-
-    check_language(kg, lang)
-    if action is not None:
-        kg.action(action)
-    for path in tqdm(paths, desc="assess", unit="clip", disable=None if progress else True):
-        try:
-            clip, assumed = open_clip(kg, path, action=action, **options)
-            found = model_findings(kg, clip, min_confidence) if model else ()
-            report = assess_clip(kg, clip, lang=lang, assumed_fps=assumed, model_findings=found,
-                                 min_confidence=min_confidence)
-        except (ClipError, UnknownIdError) as exc:
-            yield ClipLine(file=str(path), problem=str(exc))
-            continue
-        yield clip_line(path, report)
 
 
 def clip_line(path: str | Path, report: Assessment) -> ClipLine:

@@ -22,7 +22,7 @@ import torch
 
 from flexaqa.clips.clip import Clip
 from flexaqa.engine.evidence import ModelFinding
-from flexaqa.engine.prepared import Prepared, as_prepared
+from flexaqa.engine.prepared import Prepared, as_prepared, clip_of
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import digest, node_table
 from flexaqa.kg.per_graph import PerGraph
@@ -89,7 +89,7 @@ class Predictor:
         labelled errors of in training, or one new to it (added to the graph since: zero-shot, from its
         embedding). A rule of its training graph that it never saw an error of is left to the rules (it
         would only repeat "never happens"), so the report keeps saying it was not checked."""
-        raw = clip.clip if isinstance(clip, Prepared) else clip
+        raw = clip_of(clip)
         action = kg.action(raw.action)
         reason = manifest.declines(self.record, raw)
         if reason is not None:

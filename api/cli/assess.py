@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flexaqa.api import core
+from flexaqa.api.assessor import Assessor
 from flexaqa.api.cli.common import load_graph, writable_file
 
 if TYPE_CHECKING:
@@ -31,27 +32,25 @@ UNIT_MESSAGES = """SELECT ?feature ?message WHERE {
 def cmd_assess(args: argparse.Namespace) -> int:
     kg = load_graph(args)
     core.check_language(kg, args.lang)
+    assessor = Assessor.on(kg, model=args.model, min_confidence=args.min_confidence)
     given = [_existing(Path(c)) for c in args.clip] or [EXAMPLE]
     paths = core.clip_paths(given)
     if len(paths) > 1 or paths != given or args.format in ("csv", "jsonl"):
-        return _assess_batch(kg, paths, args)
+        return _assess_batch(assessor, paths, args)
     args.format = args.format or "text"
-    clip, assumed_fps = core.open_clip(kg, paths[0], action=args.action, layout=args.layout, fps=args.fps,
-                                       emg=args.emg, emg_rate=args.emg_rate)
-    found = core.model_findings(kg, clip, args.min_confidence) if args.model else ()  # once, for both reports
-    report = core.assess_clip(kg, clip, lang=args.lang, explain=args.explain, assumed_fps=assumed_fps,
-                              model_findings=found, min_confidence=args.min_confidence)
+    seen = assessor.examine(*assessor.open(paths[0], action=args.action, layout=args.layout, fps=args.fps,
+                                           emg=args.emg, emg_rate=args.emg_rate))  # once, for both reports
+    report = assessor.assess(seen, lang=args.lang, explain=args.explain)
     if args.format == "json":
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(render_text(kg, report, explain=args.explain, trace=args.trace))
     if args.report is not None:
-        _write_report(args.report, core.report_input(kg, clip, args.lang, assumed_fps, model_findings=found,
-                                                     min_confidence=args.min_confidence))
+        _write_report(args.report, assessor.report(seen, args.lang))
     return 0
 
 
-def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespace) -> int:
+def _assess_batch(assessor: Assessor, paths: list[Path], args: argparse.Namespace) -> int:
     """Several clips: one line each, written as it is done (CSV with a header, or JSON Lines); 1 when any
     clip could not be assessed (its line says why)."""
     import csv
@@ -69,9 +68,8 @@ def _assess_batch(kg: KnowledgeGraph, paths: list[Path], args: argparse.Namespac
     if writer is not None:
         writer.writeheader()
     failed = 0
-    for line in core.assess_many(kg, paths, action=args.action, lang=args.lang, model=args.model,
-                                 min_confidence=args.min_confidence, progress=True, layout=args.layout,
-                                 fps=args.fps):
+    for line in assessor.batch(paths, action=args.action, lang=args.lang, progress=True, layout=args.layout,
+                               fps=args.fps):
         failed += line.problem is not None
         if writer is None:
             sys.stdout.write(line.model_dump_json() + "\n")

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from flexaqa.api import core
+from flexaqa.api.assessor import Assessor
 from flexaqa.api.service import access, errors
 from flexaqa.api.service.config import Settings
 from flexaqa.api.service.limits import BodyLimit, WorkLimiter
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.live = await anyio.to_thread.run_sync(core.live_graph, settings.ontology)
+        app.state.assessor = Assessor(lambda: app.state.live.current, model=settings.model)
         sandbox = QuerySandbox(workers=settings.sparql_workers, timeout_s=settings.sparql_timeout_s,
                                max_results=settings.sparql_max_results)
         app.state.queries = QueryService(sandbox)

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from flexaqa.api import core
+from flexaqa.api.assessor import Assessor
 from flexaqa.api.service.config import Settings
 from flexaqa.api.service.errors import ServiceError
 from flexaqa.api.service.limits import WorkLimiter
@@ -39,6 +40,11 @@ def get_limiter(request: Request) -> WorkLimiter:
     return request.app.state.limiter
 
 
+def get_assessor(request: Request) -> Assessor:
+    """The service's one assessor (graph in force, the model as configured)."""
+    return request.app.state.assessor
+
+
 def get_lang(kg: Annotated[KnowledgeGraph, Depends(get_graph)],
              lang: Annotated[str, Query(description="language of labels and coaching (en, zh)")] = "en") -> str:
     """``?lang=``, checked against the languages the graph has coaching text in (422 otherwise)."""
@@ -54,3 +60,7 @@ GraphDep = Annotated[KnowledgeGraph, Depends(get_graph)]
 QueriesDep = Annotated[QueryService, Depends(get_query_service)]
 LimiterDep = Annotated[WorkLimiter, Depends(get_limiter)]
 LangDep = Annotated[str, Depends(get_lang)]
+AssessorDep = Annotated[Assessor, Depends(get_assessor)]
+MinConfidenceQuery = Annotated[float | None, Query(
+    ge=0, le=1, description="keypoints scored below this count as missing (default: the skeleton layout's own, "
+    "from its pose detector), as `flexaqa assess --min-confidence`")]

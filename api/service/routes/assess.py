@@ -12,9 +12,8 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from flexaqa.api import core
 from flexaqa.api.service.clip_input import read_clip
-from flexaqa.api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep
+from flexaqa.api.service.deps import AssessorDep, GraphDep, LangDep, LimiterDep, MinConfidenceQuery, SettingsDep
 from flexaqa.api.service.schemas import Assessment, Problem
 
 router = APIRouter(tags=["assess"])
@@ -44,6 +43,7 @@ REQUEST_BODY = {
 )
 async def assess(
     request: Request, kg: GraphDep, lang: LangDep, limiter: LimiterDep, settings: SettingsDep,
+    assessor: AssessorDep, min_confidence: MinConfidenceQuery = None,
     explain: Annotated[bool, Query(description="add why each fault matters and how to fix it")] = False,
 ) -> Response:
     """Assess every repetition of one clip against the Turtle rules of its action.
@@ -58,10 +58,7 @@ async def assess(
     async with limiter.admit() as worker, read_clip(request, settings) as decode:
 
         def job() -> Assessment:  # a ClipError from the assessment is answered 422 by the app's handler
-            clip, assumed_fps = decode(kg)
-            found = core.model_findings(kg, clip) if settings.model else ()
-            return core.assess_clip(kg, clip, lang=lang, explain=explain, assumed_fps=assumed_fps,
-                                    model_findings=found)
+            return assessor.assess(assessor.examine(*decode(kg), kg=kg, min_confidence=min_confidence), lang, explain)
 
         async with worker:
             report = await anyio.to_thread.run_sync(job)

@@ -18,9 +18,18 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from flexaqa.api import core
+from flexaqa.api.assessor import Assessor
 from flexaqa.api.report import render_page, render_problem, render_upload
 from flexaqa.api.service.clip_input import read_clip
-from flexaqa.api.service.deps import GraphDep, LangDep, LimiterDep, SettingsDep, get_lang
+from flexaqa.api.service.deps import (
+    AssessorDep,
+    GraphDep,
+    LangDep,
+    LimiterDep,
+    MinConfidenceQuery,
+    SettingsDep,
+    get_lang,
+)
 from flexaqa.api.service.errors import ServiceError
 from flexaqa.api.service.schemas import Problem
 from flexaqa.clips.clip import Clip
@@ -61,15 +70,16 @@ def start(kg: GraphDep) -> HTMLResponse:
 @router.get("/report/example", response_class=HTMLResponse, summary="The report page of the bundled example",
             responses={422: {"model": Problem, "description": "A language the graph has no coaching text in"},
                        503: {"model": Problem, "description": "Every worker busy and the queue full; see Retry-After"}})
-async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep, settings: SettingsDep) -> HTMLResponse:
+async def example(kg: GraphDep, lang: LangDep, limiter: LimiterDep, assessor: AssessorDep) -> HTMLResponse:
     """The bundled example set assessed and drawn as the report page, opening in ``?lang``."""
     async with limiter.slot():
         page = await anyio.to_thread.run_sync(
-            lambda: _page(kg, *core.open_clip(kg, core.EXAMPLE_CLIP), lang, settings.model))
+            lambda: _page(assessor, kg, *assessor.open(core.EXAMPLE_CLIP, kg=kg), lang))
     return HTMLResponse(page)
 
 
 async def assess_html(request: Request, kg: GraphDep, limiter: LimiterDep, settings: SettingsDep,
+                      assessor: AssessorDep, min_confidence: MinConfidenceQuery = None,
                       lang: Annotated[str, Query()] = "en") -> HTMLResponse:
     """``POST /assess`` for a browser: the same input (JSON or a ``bundle`` upload), the report page out.
     A refused request (the clip, or ``?lang``, checked here rather than as a dependency so that its refusal
@@ -77,7 +87,8 @@ async def assess_html(request: Request, kg: GraphDep, limiter: LimiterDep, setti
     try:
         lang = get_lang(kg, lang)
         async with limiter.admit() as worker, read_clip(request, settings) as decode, worker:
-            page = await anyio.to_thread.run_sync(lambda: _page(kg, *decode(kg), lang, settings.model))
+            page = await anyio.to_thread.run_sync(
+                lambda: _page(assessor, kg, *decode(kg), lang, min_confidence))
     except ServiceError as exc:
         return HTMLResponse(render_problem(exc.status, exc.detail, exc.field), exc.status, exc.headers)
     return HTMLResponse(page)
@@ -87,9 +98,10 @@ router.add_api_route("/assess", assess_html, methods=["POST"], response_class=HT
                      route_class_override=HtmlRoute)
 
 
-def _page(kg: KnowledgeGraph, clip: Clip, assumed_fps: float | None, lang: str, model: bool) -> str:
+def _page(assessor: Assessor, kg: KnowledgeGraph, clip: Clip, assumed_fps: float | None, lang: str,
+          min_confidence: float | None = None) -> str:
     try:
-        found = core.model_findings(kg, clip) if model else ()
-        return render_page(core.report_input(kg, clip, lang, assumed_fps, rule_base=RULES_URL, model_findings=found))
+        seen = assessor.examine(clip, assumed_fps, kg=kg, min_confidence=min_confidence)
+        return render_page(assessor.report(seen, lang, rule_base=RULES_URL))
     except ClipError as exc:
         raise ServiceError(422, exc.problem, exc.field) from None
