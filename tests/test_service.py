@@ -93,6 +93,19 @@ def test_bundle_of_a_json_clip_scores_the_same(http: httpx.Client, synthetic_cli
     assert via_file.json()["score"] == pytest.approx(via_json.json()["score"], abs=0.5)  # bundles store float32
 
 
+def test_min_confidence_is_a_query_parameter_as_on_the_command_line(http: httpx.Client, synthetic_clip) -> None:
+    """A 2D view's report says the keypoint cut it used: the layout's own unless ``?min_confidence`` sets it."""
+    side_view = np.array(synthetic_clip.skeleton.positions)[..., :2]
+    body = _squat_json(synthetic_clip, side_view)
+    json_body = {"content": body, "headers": {"content-type": "application/json"}}
+    own = http.post("/assess", **json_body)
+    cut = http.post("/assess", params={"min_confidence": 0.4}, **json_body)
+    assert own.status_code == cut.status_code == 200, own.text + cut.text
+    assert own.json()["view"]["min_confidence"] != 0.4 and cut.json()["view"]["min_confidence"] == 0.4
+    refused = http.post("/assess", params={"min_confidence": 1.5}, **json_body)
+    assert refused.status_code == 422 and "min_confidence" in refused.text
+
+
 def test_half_missing_joint_is_422_naming_positions(http: httpx.Client, synthetic_clip) -> None:
     positions = np.array(synthetic_clip.skeleton.positions)
     positions[3, 5, 1] = np.nan
