@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flexaqa.api import core
 from flexaqa.kg import KnowledgeGraph, UnknownIdError
@@ -84,7 +84,7 @@ class Assessor:
         return build_input(seen.kg, seen.prepared, assessments, lang, rule_base)
 
     def batch(self, paths: Sequence[str | Path], action: str | None = None, lang: str = "en",
-              progress: bool = False, **options: object) -> Iterator[core.ClipLine]:
+              progress: bool = False, **options: Any) -> Iterator[core.ClipLine]:
         """Assess ``paths`` one after another against one graph (``options`` as :func:`core.open_clip` takes
         them), yielding a line per clip as it is done; a clip that cannot be read or assessed gives a line with
         its ``problem`` and the batch goes on. ``progress`` shows a bar on stderr when it is a terminal."""
