@@ -10,7 +10,7 @@ from flexaqa.kg import KnowledgeGraph
 
 CUE_MESSAGES = {"toes": "MsgCueToes", "face": "MsgCueFace", "knees": "MsgCueKnees", "hands": "MsgCueHands",
                 "ears": "MsgCueEars"}
-"""The words for each facing cue (``engine.features.FACING_CUES`` and the toes)."""
+"""The words for each facing cue (``engine.camera.FACING_CUES`` and the toes)."""
 LIMB_MESSAGES = {(limb, side): f"MsgView{limb.title()}{side.title()}"
                  for limb in ("arm", "leg") for side in ("left", "right", "both")}
 """The words for the side the rules read per limb (``clips.cleaning.LIMBS``)."""

@@ -147,7 +147,7 @@ def test_the_lunge_on_openpose_body_25_keeps_its_toes_and_scores_as_mediapipe(
 def test_the_lunge_without_toes_estimates_them_and_scores_as_mediapipe(
     layout: str, kg: KnowledgeGraph, shared_data: Path
 ) -> None:
-    """No toes in the layout: the toe tip is placed from the ankle (engine.features.FOOT_REACH, anthropometry,
+    """No toes in the layout: the toe tip is placed from the ankle (engine.camera.FOOT_REACH, anthropometry,
     nothing fitted), scaled by the shank as long as it is around that frame (the set joins several lifters
     and camera distances), and the rule is checked, not abstained, within 0.05 of MediaPipe's tracked toes."""
     file, rule_id = CASES["knee over toe in the lunge"]

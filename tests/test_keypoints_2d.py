@@ -331,7 +331,8 @@ def test_a_picture_shape_the_bones_cannot_tell_is_unknown_not_the_search_limit(
     """16:9 side views normalised per axis. Where the arms move out of the picture plane (A04, A05), their
     lengths change as no picture shape explains and the fit runs to the edge of the search: the ratio is
     unknown, 1 is kept and the reason given, rather than reading 2.5 for 1.78."""
-    from flexaqa.engine.features import ASPECT_RANGE, Recording
+    from flexaqa.engine.camera import ASPECT_RANGE
+    from flexaqa.engine.features import Recording
 
     frames = side_view(kg, "COCO-17", action=action)
     frames[:, :, 0] /= 16.0
