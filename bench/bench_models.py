@@ -18,7 +18,7 @@ from flexaqa.api.core import DEFAULT_CHECKPOINT
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.models import checkpoint
 from flexaqa.models.graph_encoder import graph_inputs
-from flexaqa.models.inputs import clip_inputs, stack
+from flexaqa.models.modalities import clip_inputs, stack
 from flexaqa.models.predict import Predictor
 from flexaqa.models.scorer import expected_score
 from flexaqa.synth.generate import synthetic_set

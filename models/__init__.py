@@ -9,7 +9,8 @@ path (``flexaqa rules check``, ``flexaqa assess --no-model``) never pays for it.
 - :mod:`models.views` 2D camera views of 3D training skeletons (a model that speaks for phone keypoints)
 - :mod:`models.scorer` rule and key-step embeddings query the fused time features; differentiable penalty score
 - :mod:`models.baseline` the FLEX-style no-graph regressor; :mod:`models.compare` every scorer side by side
-- :mod:`models.inputs` clip -> fixed-size tensors; :mod:`models.frames` video views -> frames;
+- :mod:`models.modalities` the registry: what each modality reads of a repetition and its encoder;
+  :mod:`models.inputs` skeleton and sEMG -> fixed-size arrays; :mod:`models.frames` video views -> frames;
   :mod:`models.data` a labelled FLEX-layout folder -> tensors
 - :mod:`models.checkpoint` save/load with config, metrics, thresholds, modalities, the KG hash and its embeddings;
   :mod:`models.manifest` what a checkpoint was trained on, read without torch

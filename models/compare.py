@@ -22,14 +22,12 @@ from flexaqa.kg.entities import PenaltyRule
 from flexaqa.kg.export import node_table
 from flexaqa.models.data import Split
 from flexaqa.models.graph_encoder import graph_inputs
-from flexaqa.models.inputs import MODALITIES
 from flexaqa.models.metrics import detection_metrics
+from flexaqa.models.modalities import BY_NAME, MODALITIES
 from flexaqa.models.scorer import expected_score
 from flexaqa.models.train import Predictions, TrainConfig, fit_regressor, fit_scorer, predict, row_metrics
 
 log = logging.getLogger(__name__)
-
-MODALITY_NAMES = {"skeleton": "skeleton", "emg": "sEMG", "video": "video"}
 
 COLUMNS = (("rho", "Spearman rho"), ("rel_l2", "rel. L2"), ("detection", "F1 all"),
            ("detection_with_detector", "F1 rules w/ detector"),
@@ -129,7 +127,7 @@ def _shown(read: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 def _named(modalities: tuple[str, ...]) -> str:
-    return "+".join(MODALITY_NAMES[m] for m in modalities)
+    return "+".join(BY_NAME[m].label for m in modalities)
 
 
 def pick_errors(kg: KnowledgeGraph, split: Split, count: int, seed: int) -> tuple[str, ...]:

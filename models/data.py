@@ -6,13 +6,14 @@ Samples are split as the folder's ``Split_4`` lists say (the synthetic sets give
 simulated subject, so the test split holds subjects never seen in training). Where the labels give them,
 ``span`` holds each labelled error's time span and ``steps`` the key step (row of the graph's ``key_step``
 table) at each of the model's time steps, and ``answers`` what each rule's Turtle detector says, run on the
-labelled timeline as ``flexaqa eval detectors`` runs it (the rules-only and merged baselines). With ``video``
-the batch also holds each repetition's views (:func:`models.inputs.with_frames`); without, none is decoded.
+labelled timeline as ``flexaqa eval detectors`` runs it (the rules-only and merged baselines). The batch holds
+what the modalities asked for read (:func:`models.modalities.repetition_inputs`): the views only with video.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,8 +29,8 @@ from flexaqa.engine.prepared import recording_of
 from flexaqa.engine.timeline import key_step_spans
 from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import node_table
-from flexaqa.models.frames import repetition_frames
-from flexaqa.models.inputs import STEPS, repetition_inputs, stack, with_frames
+from flexaqa.models.inputs import STEPS
+from flexaqa.models.modalities import BY_NAME, MODALITIES, repetition_inputs, stack
 from flexaqa.models.views import film
 
 log = logging.getLogger(__name__)
@@ -84,12 +85,14 @@ class Split:
 
 
 def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | None = None,
-                hidden_errors: frozenset[str] = frozenset(), video: bool = False) -> dict[str, Split]:
+                hidden_errors: frozenset[str] = frozenset(),
+                modalities: Sequence[str] = MODALITIES) -> dict[str, Split]:
     """``{"train": ..., "test": ...}`` of the folder; the rules of ``hidden_errors`` (error type ids) are taken
     out of the training split (:meth:`Split.hiding`: the zero-shot experiment) and kept in the test split;
-    ``video``: the views too (for a scorer built with video)."""
+    ``modalities``: the names of those to read (a scorer's :attr:`~models.scorer.ScorerConfig.modalities`)."""
     labels = read_labels(root)
-    data = FlexDataset(root, fps=labels.fps, emg_rate=labels.emg_rate, load_video=video, cache_dir=cache_dir)
+    data = FlexDataset(root, fps=labels.fps, emg_rate=labels.emg_rate, load_video="video" in modalities,
+                       cache_dir=cache_dir)
     table = node_table(kg)
     rules, key_steps = table["rule"], table["key_step"]
     row = {r: i for i, r in enumerate(rules)}
@@ -101,7 +104,6 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
         if not keys:
             raise ClipError(str(root), f"the {split} split lists no samples")
         reps, targets, masks, scores, spans, steps, step_masks, answers = [], [], [], [], [], [], [], []
-        views = []
         for action, index in tqdm(keys, desc=f"read {split}", unit="rep", disable=None):
             sample = by_key.get((action, index))
             clip = data.load(action, index)
@@ -110,9 +112,7 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
                                 "or on disk")
             rep = sample.repetition
             rec = recording_of(kg, clip)
-            reps.append(repetition_inputs(kg, rec, rep.start / labels.fps, rep.end / labels.fps))
-            if video:
-                views.append(repetition_frames(clip, rep.start / labels.fps, rep.end / labels.fps))
+            reps.append(repetition_inputs(kg, rec, rep.start / labels.fps, rep.end / labels.fps, clip, modalities))
             answer = np.full(len(rules), np.nan, dtype=np.float32)
             cut = key_step_spans(kg, action, rep.start, rep.turn, rep.end)  # the true timeline, as eval detectors
             for rule in kg.rules_of(action):
@@ -136,10 +136,11 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
             for kept, value in ((targets, target), (masks, mask), (scores, sample.score), (spans, span),
                                 (steps, step), (step_masks, step_mask), (answers, answer)):
                 kept.append(value)
-        arrays = with_frames(stack(reps), views) if video else stack(reps)
-        if video and not arrays["view_mask"].any():
-            log.warning("%s: the %s split has no video views (flexaqa synth --views N writes them); the video "
-                        "branch will learn nothing", root, split)
+        arrays = stack(reps)
+        for column, name in enumerate(modalities):
+            if BY_NAME[name].opt_in and not arrays["present"][:, column].any():
+                log.warning("%s: the %s split has %s; the %s branch will learn nothing", root, split,
+                            BY_NAME[name].absent, name)
         batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
         out[split] = Split(batch, torch.from_numpy(np.stack(targets)), torch.from_numpy(np.stack(masks)),
                            torch.tensor(scores, dtype=torch.float32), keys, torch.from_numpy(np.stack(spans)),

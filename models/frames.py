@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from flexaqa.clips.clip import Clip
 from flexaqa.clips.video import Video
+from flexaqa.models.inputs import Stretch
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ def repetition_frames(source: Clip | Sequence[Video], start_s: float, end_s: flo
         frames[slot] = _grey_letterbox(video.frames[index])
         mask[slot] = True
     return frames, mask
+
+
+def view_inputs(stretch: Stretch) -> tuple[dict[str, np.ndarray], bool]:
+    """``frames`` and ``view_mask`` of a prepared repetition (:func:`repetition_frames` of its clip; none without
+    a clip), and whether any view covers it."""
+    frames, mask = repetition_frames(() if stretch.clip is None else stretch.clip, stretch.start_s, stretch.end_s)
+    return {"frames": frames, "view_mask": mask}, bool(mask.any())
 
 
 def stack_frames(reps: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:

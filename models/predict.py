@@ -27,8 +27,8 @@ from flexaqa.kg import KnowledgeGraph
 from flexaqa.kg.export import digest, node_table
 from flexaqa.kg.per_graph import PerGraph
 from flexaqa.models import checkpoint, manifest
-from flexaqa.models.frames import repetition_frames
-from flexaqa.models.inputs import STEPS, repetition_inputs, stack, with_frames
+from flexaqa.models.inputs import STEPS
+from flexaqa.models.modalities import repetition_inputs, stack
 from flexaqa.models.scorer import FKGScorer
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,9 @@ class Predictor:
             return []
         prepared = as_prepared(kg, clip, min_confidence)
         rec, reps = prepared.recording, prepared.repetitions
-        inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps) for r in reps]
-        arrays = stack(inputs)
-        if self.model.config.video:
-            arrays = with_frames(arrays, [repetition_frames(raw, r.start / rec.fps, r.end / rec.fps) for r in reps])
-        batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
+        inputs = [repetition_inputs(kg, rec, r.start / rec.fps, r.end / rec.fps, raw, self.model.modalities)
+                  for r in reps]
+        batch = {k: torch.from_numpy(v) for k, v in stack(inputs).items()}
         out = self.model(batch, nodes=self.nodes(kg))
         rows = {r: i for i, r in enumerate(node_table(kg)["rule"])}
         probability = torch.sigmoid(out.logits).numpy()

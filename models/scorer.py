@@ -5,8 +5,9 @@
     q_r = W_q g_r, \\qquad a_r = \\mathrm{MHA}(q_r, F, F), \\qquad
     \\Pr(\\text{error of } r) = \\sigma\\big(\\mathrm{MLP}([a_r, q_r])\\big)
 
-with :math:`E_m` the clip encoders (skeleton, sEMG and, in a model built with video, the views'
-:class:`~models.video_encoder.VideoEncoder`), :math:`p_m \\in \\{0, 1\\}` whether modality :math:`m` is present,
+with :math:`E_m` the clip encoders of the scorer's modalities (:data:`models.modalities.REGISTRY`: skeleton,
+sEMG and, in a model built with video, the views' :class:`~models.video_encoder.VideoEncoder`),
+:math:`p_m \\in \\{0, 1\\}` whether modality :math:`m` is present,
 :math:`P` a learned position embedding, :math:`d` the repetition's duration in seconds (resampling to
 fixed steps hides it) and :math:`g_r` the rule's embedding from
 :class:`~models.graph_encoder.FKGEncoder`. There is no output layer per rule: a rule added in Turtle is
@@ -19,7 +20,7 @@ with the fused features gives the logit of "time step :math:`t` is in key step :
 The score is the engine's penalty formula (:func:`engine.scoring.penalty`) applied to the probabilities,
 so it is differentiable and model and rules share one score: ``S = 100 (1 - penalty / W_max)``.
 
-Shapes: batch fields as :func:`models.inputs.stack` (B first; with video, :func:`models.inputs.with_frames`)
+Shapes: batch fields as :func:`models.modalities.stack` (B first; each modality's arrays)
 -> :class:`Output`: logits ``(B, R)``, attention ``(B, R, T)``, key-step logits ``(B, K, T)``.
 """
 
@@ -33,10 +34,8 @@ import torch
 from torch import Tensor, nn
 
 from flexaqa.engine.scoring import Observation, penalty
-from flexaqa.models.emg_encoder import EMGEncoder
-from flexaqa.models.inputs import STEPS, modalities
-from flexaqa.models.skeleton_encoder import SkeletonEncoder
-from flexaqa.models.video_encoder import VideoEncoder
+from flexaqa.models.inputs import STEPS
+from flexaqa.models.modalities import chosen
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
@@ -58,6 +57,16 @@ class ScorerConfig:
     """True: a third modality, the repetition's video views (batches carry ``frames`` and ``view_mask``). Off by
     default, so a skeleton + sEMG model builds, loads and reads nothing of video (and older checkpoints, whose
     config lacks the field, load as they were)."""
+
+    @property
+    def opted(self) -> tuple[str, ...]:
+        """The opt-in modalities (:data:`models.modalities.REGISTRY`) this config turns on."""
+        return ("video",) if self.video else ()
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """Names of the modalities a scorer of this config reads, in the order of its ``present`` columns."""
+        return tuple(m.name for m in chosen(self.opted))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,8 +90,11 @@ class ClipScorer(nn.Module):
         super().__init__()
         h = config.hidden
         self.config = config
-        self.skeleton = SkeletonEncoder(3, h, config.joint_channels, config.skeleton_layers)
-        self.emg = EMGEncoder(h, h)
+        self.read = chosen(config.opted)
+        self.modalities = config.modalities
+        for m in self.read:
+            if not m.opt_in:
+                setattr(self, m.name, m.encoder(config))
         self.position = nn.Parameter(torch.empty(STEPS, h))
         self.tempo = nn.Linear(1, h)
         self.query = nn.Linear(h, h)
@@ -91,18 +103,15 @@ class ClipScorer(nn.Module):
         self.step_query = nn.Linear(h, h)
         self.step_key = nn.Linear(h, h)
         nn.init.normal_(self.position, std=0.02)
-        self.modalities = modalities(config.video)
-        if config.video:  # built last, so the other weights start as in a model without video (same seed)
-            self.video = VideoEncoder(h)
+        for m in self.read:  # opt-in ones last, so the other weights start as in a model without them (same seed)
+            if m.opt_in:
+                setattr(self, m.name, m.encoder(config))
 
     def forward(self, batch: dict[str, Tensor], nodes: dict[str, Tensor]) -> Output:
         """Rule logits, attention and key-step logits for every rule and key step of the graph whose node
         embeddings ``nodes`` are (``rule``, ``key_step`` and ``muscle`` are read)."""
         present = batch["present"].to(self.position.dtype)
-        features = [self.skeleton(batch["skeleton"]),
-                    self.emg(batch["envelope"], batch["muscle"], batch["side"], batch["channel_mask"], nodes["muscle"])]
-        if self.config.video:
-            features.append(self.video(batch["frames"], batch["view_mask"]))
+        features = [m.encode(getattr(self, m.name), batch, nodes["muscle"]) for m in self.read]
         fused = sum(f * present[:, i, None, None] for i, f in enumerate(features))
         fused = fused / present.sum(1).clamp(min=1)[:, None, None] + self.position + tempo(self.tempo, batch)
         query = self.query(nodes["rule"]).expand(fused.shape[0], -1, -1)
@@ -112,10 +121,9 @@ class ClipScorer(nn.Module):
                       steps / math.sqrt(fused.shape[-1]))
 
     def __repr__(self) -> str:
-        video = f"video={self.video!r}, " if self.config.video else ""
+        encoders = "".join(f"{m.name}={getattr(self, m.name)!r}, " for m in self.read)
         return (f"{self.__class__.__name__}(hidden={self.config.hidden}, modalities={list(self.modalities)}, "
-                f"skeleton={self.skeleton!r}, emg={self.emg!r}, {video}heads={self.config.heads}, "
-                f"use_graph={self.config.use_graph})")
+                f"{encoders}heads={self.config.heads}, use_graph={self.config.use_graph})")
 
 
 class FKGScorer(ClipScorer):

@@ -116,7 +116,7 @@ def train(kg: KnowledgeGraph, data: str | Path, out: str | Path | None, config: 
     try:
         if config.threads:
             torch.set_num_threads(config.threads)
-        splits = load_splits(kg, data, cache_dir, frozenset(config.hidden_errors), config.model.video)
+        splits = load_splits(kg, data, cache_dir, frozenset(config.hidden_errors), config.model.modalities)
         fitted = fit_scorer(kg, splits["train"], config, rank, world)
         agree = _ranks_agree(fitted.model) if world > 1 else True
         metrics = {}

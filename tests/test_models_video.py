@@ -16,7 +16,7 @@ from flexaqa.api.core import DEFAULT_CHECKPOINT  # noqa: E402
 from flexaqa.clips.flex import FPS, FlexDataset  # noqa: E402
 from flexaqa.clips.video import Video  # noqa: E402
 from flexaqa.kg import KnowledgeGraph  # noqa: E402
-from flexaqa.models import checkpoint, predict  # noqa: E402
+from flexaqa.models import checkpoint, frames, predict  # noqa: E402
 from flexaqa.models.frames import FRAMES, MAX_VIEWS, SIZE, repetition_frames, stack_frames  # noqa: E402
 from flexaqa.models.inputs import STEPS  # noqa: E402
 from flexaqa.models.video_encoder import VideoEncoder, WeightsError  # noqa: E402
@@ -220,7 +220,7 @@ def test_a_model_without_video_never_reads_a_frame(kg: KnowledgeGraph, video_dat
     def refuse(*_: object) -> None:
         raise AssertionError("a skeleton + sEMG model sampled video frames")
 
-    monkeypatch.setattr(predict, "repetition_frames", refuse)
+    monkeypatch.setattr(frames, "repetition_frames", refuse)
     predictor = predict.Predictor(DEFAULT_CHECKPOINT, kg)
     assert predictor.record["modalities"] == ["skeleton", "emg"] and not hasattr(predictor.model, "video")
     clip = FlexDataset(video_data).load("A16", 1)

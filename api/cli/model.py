@@ -79,7 +79,7 @@ def cmd_eval_model(args: argparse.Namespace) -> int:
         model, record = checkpoint.load(args.checkpoint or core.DEFAULT_CHECKPOINT, kg)
     except checkpoint.CheckpointError as exc:
         raise SystemExit(f"flexaqa: {exc}") from None
-    test = load_splits(kg, args.data, args.cache, video=model.config.video)["test"]
+    test = load_splits(kg, args.data, args.cache, modalities=model.modalities)["test"]
     errors = [e for e in (args.errors or "").split(",") if e]
     print(f"checkpoint trained on KG {record['kg_version']}, graph in force {kg.version}; {len(test)} test reps")
     thresholds = np.array([record.get("thresholds", {}).get(r, 0.5) for r in node_table(kg)["rule"]])
@@ -108,7 +108,7 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
             data = folder
             generate(kg, Path(folder), Options(per_action=args.per_action, seed=args.data_seed,
                                                views=VIEWS if args.video else 0))
-        splits = load_splits(kg, data, args.cache, video=args.video)
+        splits = load_splits(kg, data, args.cache, modalities=ScorerConfig(video=args.video).modalities)
     if args.hold_out_count and not hidden:
         hidden = pick_errors(kg, splits["train"], args.hold_out_count, args.seed)
     config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads,
