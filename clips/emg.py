@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import field_validator, model_validator
@@ -99,7 +99,7 @@ class EMG(ClipModel):
         idx = [self.channel_index(c) for c in channels]
         if not idx:
             raise ClipError("emg.channels", "select at least one channel")
-        names = [self.channel_names[i] for i in idx]
+        names = tuple(self.channel_names[i] for i in idx)
         muscles = {k: v for k, v in (self.muscles or {}).items() if k in names} or None
         return EMG(
             samples=self.samples[:, idx], sampling_rate=self.sampling_rate, channels=names, muscles=muscles
@@ -119,7 +119,8 @@ class EMG(ClipModel):
 
 
 @lru_cache(maxsize=64)
-def _butter(order: int, edges: float | tuple[float, float], btype: str, rate: float) -> np.ndarray:
+def _butter(order: int, edges: float | tuple[float, float], btype: Literal["bandpass", "lowpass"],
+            rate: float) -> np.ndarray:
     """Butterworth second-order sections, designed once per (order, edges, type, rate) and frozen: a
     design costs about as much as filtering a whole repetition."""
     from scipy import signal

@@ -82,7 +82,7 @@ def save_bundle(path: str | Path, clip: Clip) -> None:
         arrays |= {"emg_samples": clip.emg.samples.astype(np.float32),
                    "emg_rate": np.array(clip.emg.sampling_rate),
                    "emg_channels": np.array(list(clip.emg.channel_names))}
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, allow_pickle=False, **arrays)  # as load_bundle reads: no object arrays
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def load_bundle(path: str | Path, action: str | None = None, limits: BundleLimit
     if "emg_samples" in doc:
         if "emg_rate" not in doc:
             raise ClipError("emg.sampling_rate", f"missing in {path}")
-        channels = [str(c) for c in doc["emg_channels"]] if "emg_channels" in doc else None
+        channels = tuple(str(c) for c in doc["emg_channels"]) if "emg_channels" in doc else None
         emg = EMG(samples=doc["emg_samples"].astype(np.float64), sampling_rate=_scalar(doc, "emg_rate"),
                   channels=channels)
     stored = str(doc["action"]) if "action" in doc else None

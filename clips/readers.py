@@ -340,7 +340,7 @@ def read_emg_csv(path: str | Path, sampling_rate: float | None = None) -> EMG:
         data, header = data[:, keep], [header[i] for i in keep]
     if sampling_rate is None:
         raise ClipError("emg.sampling_rate", "missing: pass sampling_rate=... (no usable time column)")
-    return EMG(samples=data, sampling_rate=sampling_rate, channels=header)
+    return EMG(samples=data, sampling_rate=sampling_rate, channels=tuple(header))
 
 
 def _ragged(path: str | Path, row: int, width: int, header: int) -> str:
@@ -379,7 +379,8 @@ def _is_numeric(cells: list[str]) -> bool:
 
 def read_emg_npy(path: str | Path, sampling_rate: float, channels: Sequence[str] | None = None) -> EMG:
     """Read a (samples, channels) ``.npy``."""
-    return EMG(samples=_load_npy(path, "emg.npy"), sampling_rate=sampling_rate, channels=channels)
+    return EMG(samples=_load_npy(path, "emg.npy"), sampling_rate=sampling_rate,
+               channels=None if channels is None else tuple(channels))
 
 
 def _unwrap(value: object) -> object:
@@ -389,12 +390,17 @@ def _unwrap(value: object) -> object:
     return value
 
 
-def _mat_names(value: object) -> list[str] | None:
+def _mat_names(value: object) -> tuple[str, ...] | None:
     value = _unwrap(value)
     if not isinstance(value, np.ndarray):
         return None
-    names = [str(np.ravel(_unwrap(item))[0]) if np.size(_unwrap(item)) else "" for item in value.ravel()]
-    return [name.strip() for name in names]
+    return tuple(_mat_text(item) for item in value.ravel())
+
+
+def _mat_text(value: object) -> str:
+    """A name cell's text: its first element (a cell arrives wrapped, as a 1x1 char array), or "" when empty."""
+    array = np.asarray(_unwrap(value))
+    return str(array.ravel()[0]).strip() if array.size else ""
 
 
 def read_emg_mat(
@@ -438,9 +444,8 @@ def read_emg_mat(
             raise ClipError(
                 "emg.sampling_rate", f"missing: no variable like {RATE_KEYS[0]} in {path}; pass it"
             )
-        sampling_rate = positive_number(
-            np.ravel(variables[rate_key])[0] if np.size(variables[rate_key]) else None, "emg.sampling_rate"
-        )
+        rate = np.asarray(variables[rate_key])
+        sampling_rate = positive_number(rate.ravel()[0] if rate.size else None, "emg.sampling_rate")
     names = None
     for name_key in (lowered[k] for k in NAME_KEYS if k in lowered):
         found = _mat_names(variables[name_key])

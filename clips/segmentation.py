@@ -124,7 +124,9 @@ def find_repetitions(
         lo, hi = bounds[i], bounds[i + 1]
         start = _leave_rest(u[lo : turn + 1], rest_fraction) + lo
         end = turn + u[turn : hi + 1].size - 1 - _leave_rest(u[turn : hi + 1][::-1], rest_fraction)
-        first, second = ("eccentric", "concentric") if eccentric_first else ("concentric", "eccentric")
+        order: tuple[PhaseName, PhaseName] = (
+            ("eccentric", "concentric") if eccentric_first else ("concentric", "eccentric"))
+        first, second = order
         phases = (Phase(name=first, start=start, end=turn), Phase(name=second, start=turn, end=end + 1))
         reps.append(Repetition(index=i, start=start, end=end + 1, turn=int(turn), phases=phases))
     return reps

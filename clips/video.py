@@ -92,13 +92,14 @@ def _open(source: VideoSource | str, **kwargs: object) -> Iterator[av.container.
         raise ClipError("video", f"cannot decode: {exc}") from None
 
 
-def _size(size: tuple[int, int] | None) -> dict[str, int]:
+def _size(size: tuple[int, int] | None) -> tuple[int | None, int | None]:
+    """(width, height) to decode at; (None, None) keeps the stream's own."""
     if size is None:
-        return {}
+        return None, None
     width, height = size
     if width < 1 or height < 1:
         raise ClipError("size", f"width and height must be >= 1, got {size}")
-    return {"width": int(width), "height": int(height)}
+    return int(width), int(height)
 
 
 def _decode(
@@ -107,14 +108,14 @@ def _decode(
     """Decode into one preallocated array (sized from the stream's frame count, grown if it lies)."""
     if max_frames is not None and max_frames < 1:
         raise ClipError("max_frames", f"must be >= 1, got {max_frames}")
-    resize = _size(size)
+    width, height = _size(size)
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     capacity = min(filter(None, (stream.frames, max_frames)), default=64)
     out: np.ndarray | None = None
     count = 0
     for frame in container.decode(stream):
-        image = frame.to_ndarray(format="rgb24", **resize)
+        image = frame.to_ndarray(format="rgb24", width=width, height=height)
         if out is None:
             out = np.empty((capacity, *image.shape), np.uint8)
         elif count == len(out):
@@ -191,8 +192,10 @@ def write_video(target: str | Path | IO[bytes], video: Video, codec: str = "libx
         raise ClipError("video.frames", "frames must be at least 2x2 pixels to encode")
     rate = Fraction(video.fps).limit_denominator(1001)
     dest = str(target) if isinstance(target, Path) else target
-    with av.open(dest, mode="w", format="mp4") as container:  # type: ignore[call-overload]
+    with av.open(dest, mode="w", format="mp4") as container:
         stream = container.add_stream(codec, rate=rate, options={"crf": str(crf)})
+        if not isinstance(stream, av.VideoStream):
+            raise ClipError("codec", f"{codec} is not a video codec")
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         for frame in frames:

@@ -60,7 +60,7 @@ def view_notes(kg: KnowledgeGraph, view: ViewReport, lang: str = "en") -> list[s
     """How a 2D view was read, in the lifter's language: which way the lifter faces and the cue that told
     it, the side read per limb and the confidence cut, and whether toe tips were estimated. Every fault
     measured against the facing or the toes rests on these, so the report says them first."""
-    if view.facing is None:
+    if view.facing is None or view.facing_cue is None:  # told together, or neither
         lines = [kg.message("MsgViewFacingUnknown", lang)]
     else:
         lines = [kg.message("MsgViewFacing", lang, side=kg.message(f"MsgPicture{view.facing.title()}", lang),

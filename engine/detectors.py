@@ -9,12 +9,21 @@ without a detector says whether a fault motion is declared for it (the learned s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
 from flexaqa.clips.layouts import JOINT_INDEX, JOINTS
-from flexaqa.engine.features import FEATURES, SIDES, Abstain, Feature, Recording, leading_side
+from flexaqa.engine.features import (
+    FEATURES,
+    SIDES,
+    Abstain,
+    EMGMeasure,
+    Feature,
+    Recording,
+    SkeletonMeasure,
+    leading_side,
+)
 from flexaqa.engine.timeline import Span
 from flexaqa.kg import Comparator, Detector, KnowledgeGraph, PenaltyRule, ShapeViolation, Statistic
 
@@ -66,27 +75,28 @@ def frames_flagged(rule: PenaltyRule, rec: Recording, frames: slice) -> np.ndarr
     detector, feature = _usable(rule, rec)
     if detector.statistic != "EachFrame":
         raise Abstain(f"{rule.id} reduces its feature to one number per key step, not per frame")
-    flagged = None
-    for _, values in measure(detector, feature, rec, frames):
-        mask = _runs(_holds(detector, np.asarray(values, dtype=float)),
-                     _frames_needed(detector, rec, frames.stop - frames.start))
-        flagged = mask if flagged is None else flagged | mask
-    return flagged
+    needed = _frames_needed(detector, rec, frames.stop - frames.start)
+    masks = [_runs(_holds(detector, np.asarray(values, dtype=float)), needed)
+             for _, values in measure(detector, feature, rec, frames)]
+    return np.logical_or.reduce(masks)  # measure gives at least one side or abstains
 
 
 def measure(detector: Detector, feature: Feature, rec: Recording, window: slice
             ) -> list[tuple[str | None, np.ndarray | float]]:
     """The feature on each side the detector looks at: (side, values) pairs."""
-    if feature.emg:
-        return [(None, feature.compute(rec, detector.muscle, window))]
+    if feature.emg:  # Feature.emg says which kind of measure its compute is
+        if detector.muscle is None:
+            raise Abstain(f"{detector.feature} reads one muscle's sEMG, and the detector names none")
+        return [(None, cast(EMGMeasure, feature.compute)(rec, detector.muscle, window))]
+    compute = cast(SkeletonMeasure, feature.compute)
     if not (feature.bilateral and any(j in SIDED_JOINTS for j in detector.joints)):
-        return [(None, feature.compute(rec, detector.joints, window))]
+        return [(None, compute(rec, detector.joints, window))]
     per_side = {}
     reason = "no side can be measured"
     for side in SIDES:
         try:
             names = tuple(f"{side}_{j}" if j in SIDED_JOINTS else j for j in detector.joints)
-            per_side[side] = feature.compute(rec, names, window)
+            per_side[side] = compute(rec, names, window)
         except Abstain as exc:
             reason = str(exc)
     if detector.side_selection == "LeadingSide":
@@ -151,7 +161,7 @@ def _judge(
 ) -> tuple[bool, float, tuple[float, float]]:
     """Whether the error is present, the decisive value, and the seconds over which it held."""
     whole = (span.start / rec.fps, span.stop / rec.fps)
-    if np.isscalar(values):
+    if not isinstance(values, np.ndarray):
         value = float(values)
         return bool(_holds(detector, np.array(value))), value, whole
     series = np.asarray(values, dtype=float)

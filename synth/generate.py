@@ -138,8 +138,8 @@ def synthetic_set(kg: KnowledgeGraph, action: str, errors_per_rep: list[list[str
     return Clip(action=action, skeleton=skeleton, emg=emg)
 
 
-def _channel_names(kg: KnowledgeGraph, action: str) -> list[str]:
-    return [f"{c.muscle}_{c.side.lower()}" for c in sorted(kg.action(action).emg_channels, key=lambda c: c.index)]
+def _channel_names(kg: KnowledgeGraph, action: str) -> tuple[str, ...]:
+    return tuple(f"{c.muscle}_{c.side.lower()}" for c in sorted(kg.action(action).emg_channels, key=lambda c: c.index))
 
 
 def _sample(kg: KnowledgeGraph, action: str, index: int, options: Options, out: Path) -> LabelledRep:

@@ -91,13 +91,15 @@ def apply(kg: KnowledgeGraph, action: str, rep: Rep, rule: PenaltyRule, knob: Kn
     if knob.dof.startswith("tempo"):
         first, second = (knob.amount, 1.0) if knob.dof == "tempo_first" else (1.0, knob.amount)
         return animate(kg.action(action), rep.fps, tempo.scaled(first, second), rep.jitter), gains, delays
-    if knob.dof.startswith("emg_gain"):
-        side = knob.dof.rsplit("_", 1)[1]
-        for s in ("left", "right") if side == "both" else (side,):
-            gains[(muscle, s)] = knob.amount
-        return rep, gains, delays
-    if knob.dof == "emg_delay":
-        delays[muscle] = knob.amount
+    if knob.dof.startswith("emg_gain") or knob.dof == "emg_delay":
+        if muscle is None:  # neither the knob nor the rule's detector names a muscle: no channel changes
+            return rep, gains, delays
+        if knob.dof == "emg_delay":
+            delays[muscle] = knob.amount
+        else:
+            side = knob.dof.rsplit("_", 1)[1]
+            for s in ("left", "right") if side == "both" else (side,):
+                gains[(muscle, s)] = knob.amount
         return rep, gains, delays
     span = key_step_spans(kg, action, rep.start, rep.turn, rep.end)[rule.key_step]
     pad = round((tempo.pause / 2 + TURN_HOLD_S) * rep.fps)  # a step that meets the turn holds through it
@@ -202,8 +204,9 @@ def declared_knob(motion: FaultMotion) -> Knob:
         return Knob(f"emg_gain_{motion.side or 'both'}", motion.amount, motion.muscle)
     if motion.quantity is not None:
         return Knob(_QUANTITY_KNOBS[motion.quantity], motion.amount, motion.muscle)
-    dof = f"both_{motion.dof}" if motion.dof in SIDED_DOFS else motion.dof
-    return Knob(dof, motion.amount)
+    if motion.dof is None:
+        raise ValueError("a fault motion changes a degree of freedom or a quantity, and this one names neither")
+    return Knob(f"both_{motion.dof}" if motion.dof in SIDED_DOFS else motion.dof, motion.amount)
 
 
 def _tried(kg: KnowledgeGraph, action: str, base: Rep, base_rec: Recording, body: Proportions,

@@ -8,7 +8,9 @@ their HTTP status, so every route answers the same way: RFC 9457 problem details
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from typing import Any, TypeAlias, TypedDict, TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -36,6 +38,20 @@ ANY_REQUEST = {413: "The request body is larger than FLEXAQA_MAX_BODY_MB (any re
 FIELDS = {400: "body", 404: "path"}
 """The input at fault when the framework refuses a request: a body it cannot parse, a path no route has."""
 
+Responses: TypeAlias = dict[int | str, dict[str, Any]]
+"""What a route documents per status (FastAPI's ``responses``); :func:`document` completes the error ones."""
+E = TypeVar("E", bound=Exception)
+
+
+class ProblemMembers(TypedDict):
+    """The members every :class:`Problem` has, whichever the subclass."""
+
+    title: str
+    status: int
+    detail: str
+    field: str | None
+    instance: str
+
 
 class ServiceError(Exception):
     """A request the service refuses: status, the field at fault, and why."""
@@ -55,7 +71,7 @@ def problem(status: int, detail: str, field: str | None = None, headers: dict[st
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-def problem_members(status: int, detail: str, field: str | None = None, *, scope: Scope) -> dict[str, object]:
+def problem_members(status: int, detail: str, field: str | None = None, *, scope: Scope) -> ProblemMembers:
     """The RFC 9457 members (and ``field``) of a problem answering the request of ``scope``."""
     return {"title": HTTPStatus(status).phrase, "status": status, "detail": detail, "field": field,
             "instance": _path(scope)}
@@ -90,7 +106,9 @@ def install(app: FastAPI, retry_after_s: int) -> None:
 
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        if not errors:
+            return problem(422, "invalid request", scope=request.scope)
+        first = errors[0]
         loc = [p for p in first["loc"] if p != "body"] or list(first["loc"])
         return problem(422, first["msg"], _dotted(loc) or None, scope=request.scope)
 
@@ -114,14 +132,20 @@ def install(app: FastAPI, retry_after_s: int) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal error; the server log has the details", scope=request.scope)
 
-    app.add_exception_handler(ServiceError, service_error)
-    app.add_exception_handler(ClipError, clip_error)
-    app.add_exception_handler(UnknownIdError, unknown_id)
-    app.add_exception_handler(QueryError, query_error)
-    app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(ClientDisconnect, disconnected)
-    app.add_exception_handler(Exception, unexpected)
+    _handle(app, ServiceError, service_error)
+    _handle(app, ClipError, clip_error)
+    _handle(app, UnknownIdError, unknown_id)
+    _handle(app, QueryError, query_error)
+    _handle(app, RequestValidationError, validation)
+    _handle(app, HTTPException, http_error)
+    _handle(app, ClientDisconnect, disconnected)
+    _handle(app, Exception, unexpected)
+
+
+def _handle(app: FastAPI, kind: type[E], handler: Callable[[Request, E], Awaitable[Response]]) -> None:
+    """Register ``handler`` for ``kind``, checked to take a ``kind``: Starlette types every handler as taking
+    any Exception, though it calls one only with an instance of the class it is registered for."""
+    app.add_exception_handler(kind, handler)  # type: ignore[arg-type]  # Starlette's type: see above
 
 
 def document(schema: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonValue
 
 from flexaqa.clips.clip import Clip
 from flexaqa.clips.emg import EMG
@@ -22,7 +23,7 @@ __all__ = [
     "RuleWritten", "SkeletonIn",
 ]
 
-_POINT = [0.0, 1.0, 0.0]
+_POINT: JsonValue = [0.0, 1.0, 0.0]
 
 
 class Problem(BaseModel):
@@ -88,9 +89,12 @@ class AssessRequest(BaseModel):
         """The clip this request describes; raises ClipError naming the field at fault."""
         skeleton = emg = None
         if self.skeleton is not None:
-            skeleton = Skeleton(positions=self.skeleton.positions, fps=self.skeleton.fps, layout=self.skeleton.layout)
+            # validated from the request's lists, which become the arrays the fields hold
+            skeleton = Skeleton.model_validate({"positions": self.skeleton.positions, "fps": self.skeleton.fps,
+                                                "layout": self.skeleton.layout})
         if self.emg is not None:
-            emg = EMG(samples=self.emg.samples, sampling_rate=self.emg.sampling_rate, channels=self.emg.channels)
+            emg = EMG.model_validate({"samples": self.emg.samples, "sampling_rate": self.emg.sampling_rate,
+                                      "channels": self.emg.channels})
         return Clip(action=self.action, skeleton=skeleton, emg=emg)
 
 

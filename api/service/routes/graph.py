@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from flexaqa.api.service.deps import GraphDep, LangDep
+from flexaqa.api.service.errors import Responses
 from flexaqa.api.service.schemas import ActionDetail, ActionSummary, ErrorTypeView, KeyStepView, Problem, RuleView
 from flexaqa.kg import UnknownIdError, in_language
 
 router = APIRouter(tags=["knowledge graph"])
 
-LANG = {422: {"model": Problem, "description": "A language the graph has no coaching text in"}}
-NOT_FOUND = {404: {"model": Problem, "description": "No such id in the graph in force"}, **LANG}
+LANG: Responses = {422: {"model": Problem, "description": "A language the graph has no coaching text in"}}
+NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such id in the graph in force"}, **LANG}
 
 
 @router.get("/actions", response_model=list[ActionSummary], summary="Every action the graph knows",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Sequence
 from typing import Annotated
 
 import anyio
@@ -20,7 +21,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import FormData
 
 from flexaqa.api.service.deps import GraphDep, QueriesDep
-from flexaqa.api.service.errors import ServiceError
+from flexaqa.api.service.errors import Responses, ServiceError
 from flexaqa.api.service.media import media_type
 from flexaqa.api.service.schemas import Problem
 from flexaqa.kg import sparql
@@ -36,7 +37,7 @@ GRAPH_TYPES = list(sparql.GRAPH_MEDIA_TYPES.items())
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 
-ANSWERS = {
+ANSWERS: Responses = {
     200: {"description": "The result in the negotiated format",
           "content": {media: {} for _, media in RESULT_TYPES + GRAPH_TYPES}},
     400: {"model": Problem, "description": "Missing, malformed or refused query (update, LOAD, SERVICE, too long)"},
@@ -130,7 +131,7 @@ def _refuse_datasets(params: FormData | dict) -> None:
 @router.get("/sparql", summary="SPARQL query (GET)", responses=ANSWERS)
 async def sparql_get(request: Request, kg: GraphDep, service: QueriesDep,
                      query: Annotated[str | None, Query(description=QUERY_DOC)] = None,
-                     bind: Annotated[list[str], Query(description=BIND_DOC)] = ()) -> Response:  # noqa: B008
+                     bind: Annotated[Sequence[str], Query(description=BIND_DOC)] = ()) -> Response:  # noqa: B008
     """Run a read-only query given as `?query=`. The result format follows `Accept`:
     `application/sparql-results+json` (default), `+xml`, `text/csv`, `text/tab-separated-values` for
     SELECT/ASK; `text/turtle` (default), `application/n-triples` or `application/rdf+xml` for CONSTRUCT/DESCRIBE."""
