@@ -213,7 +213,7 @@ def write_frame_folder(folder: str | Path, video: Video, quality: int = 3) -> No
         stream = container.add_stream("mjpeg", rate=Fraction(video.fps).limit_denominator(1001))
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuvj420p"
-        stream.codec_context.qscale = quality
+        stream.codec_context.qmin = stream.codec_context.qmax = quality  # one fixed quantiser per frame
         for frame in frames:
             image = av.VideoFrame.from_ndarray(frame, format="rgb24")
             container.mux(stream.encode(image))

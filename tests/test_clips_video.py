@@ -63,6 +63,18 @@ def test_frame_folder_round_trip(tmp_path):
     assert np.abs(video.frames.astype(int) - _moving_square().frames).mean() < 6
 
 
+def test_frame_folder_quality_trades_fidelity_for_size(tmp_path):
+    """qscale 2 keeps the frames closest and writes the most bytes; 31 the least of both."""
+    kept = {}
+    for quality in (2, 31):
+        write_frame_folder(tmp_path / str(quality), _moving_square(), quality=quality)
+        size = sum(p.stat().st_size for p in (tmp_path / str(quality)).iterdir())
+        error = np.abs(read_frame_folder(tmp_path / str(quality), fps=30).frames.astype(int)
+                       - _moving_square().frames).mean()
+        kept[quality] = size, error
+    assert kept[2][0] > kept[31][0] and kept[2][1] < kept[31][1]
+
+
 @pytest.mark.parametrize("junk", [b"", b"not a video at all" * 50, b"\x00\x00\x00\x18ftypmp42" + bytes(300)])
 def test_corrupt_mp4_bytes_are_a_clip_error(junk):
     with pytest.raises(ClipError) as err:
