@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from flexaqa.api import core
 from flexaqa.kg import KnowledgeGraph, UnknownIdError
@@ -19,6 +19,7 @@ from flexaqa.kg import KnowledgeGraph, UnknownIdError
 if TYPE_CHECKING:
     from flexaqa.api.report import ReportInput
     from flexaqa.clips.clip import Clip
+    from flexaqa.clips.files import LoadOptions
     from flexaqa.engine.evidence import ModelFinding
     from flexaqa.engine.prepared import Prepared
     from flexaqa.engine.report import Assessment
@@ -51,7 +52,7 @@ class Assessor:
         return cls(lambda: kg, model, min_confidence)
 
     def open(self, path: str | Path, action: str | None = None, fps: float | None = None,
-             kg: KnowledgeGraph | None = None, **options: object) -> tuple[Clip, float | None]:
+             kg: KnowledgeGraph | None = None, **options: Unpack[LoadOptions]) -> tuple[Clip, float | None]:
         """A clip file opened and checked against the graph (:func:`core.open_clip`), and its assumed frame rate."""
         return core.open_clip(kg or self.graph(), path, action=action, fps=fps, **options)
 

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,7 @@ from flexaqa.kg.loader import parse_file, place_file, read_turtle
 
 if TYPE_CHECKING:
     from flexaqa.clips.clip import Clip
+    from flexaqa.clips.files import LoadOptions
     from flexaqa.engine.evidence import ModelFinding
     from flexaqa.engine.prepared import Prepared
     from flexaqa.engine.report import Assessment
@@ -83,7 +84,7 @@ def check_language(kg: KnowledgeGraph, lang: str) -> str:
 
 
 def open_clip(kg: KnowledgeGraph, path: str | Path, action: str | None = None, fps: float | None = None,
-              **options: object) -> tuple[Clip, float | None]:
+              **options: Unpack[LoadOptions]) -> tuple[Clip, float | None]:
     """A clip from a file (see :func:`clips.files.load_clip` for the options), its action checked against
     the graph before the file is read, and the frame rate assumed for it (None when the file or ``fps`` gave
     one), which :func:`assess_clip` states in the report."""

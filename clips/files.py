@@ -13,6 +13,7 @@ import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -94,6 +95,15 @@ class BundleLimits:
     """Uncompressed bytes of all members together (the zip directory's declared sizes)."""
     max_seconds: float | None = None
     """Longest skeleton or sEMG recording, from its declared length and stored rate (None: no limit)."""
+
+
+class LoadOptions(TypedDict, total=False):
+    """The keyword options of :func:`load_clip` that callers pass through unchanged."""
+
+    layout: str
+    emg: str | Path | None
+    emg_rate: float | None
+    bundle_limits: BundleLimits
 
 
 BUNDLE_MEMBERS = ("action", "skeleton_positions", "skeleton_fps", "skeleton_layout", "emg_samples", "emg_rate",

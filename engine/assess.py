@@ -21,7 +21,7 @@ from flexaqa.engine.detectors import Finding, evaluate
 from flexaqa.engine.evidence import ModelFinding
 from flexaqa.engine.features import Recording
 from flexaqa.engine.prepared import Prepared, as_prepared, clean_skeleton, prepare, recording_of
-from flexaqa.engine.report import Assessment, CheckSkipped, ErrorFound, RepetitionReport
+from flexaqa.engine.report import Assessment, CheckSkipped, ErrorFound, FindingSource, RepetitionReport
 from flexaqa.engine.scoring import Observation, Score, repetition_score, set_score
 from flexaqa.kg import KnowledgeGraph, in_language
 
@@ -116,6 +116,7 @@ def _report(
     for f in findings:
         rule = f.rule
         span = f.span
+        source: FindingSource
         if f.status == "abstained" and rule.id in model:
             probability, source, checked = model[rule.id].probability, "model", True
             span = model[rule.id].time_span or span

@@ -9,16 +9,22 @@ tracks in square units (:func:`widened`) but :func:`aspect`, which finds that sc
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 
 from flexaqa.clips.layouts import JOINT_INDEX
 from flexaqa.clips.skeleton import median_torso_length
 
-SIDES = ("left", "right")
+Side = Literal["left", "right"]
+Cue = Literal["toes", "face", "knees", "hands", "ears"]
+"""What told the facing: the toes, or a body cue of :data:`FACING_CUES`."""
 
-FACING_CUES = ("face", "knees", "hands", "ears")
+SIDES: tuple[Side, ...] = ("left", "right")
+
+FACING_CUES: tuple[Cue, ...] = ("face", "knees", "hands", "ears")
 """Cues for the facing direction of a 2D view without toes, most reliable first: the face always points
 forward and is tracked by every layout; knees bend only forward but a curl keeps them straight; the hands
 work in front of the body in most lifts, but not all (an overhead triceps extension). Last, the ears (COCO-17,
@@ -66,9 +72,9 @@ class Facing:
     """Which way the lifter faces: (T, H) unit vectors in the horizontal plane, and the cue that told it."""
 
     direction: np.ndarray
-    cue: str
+    cue: Cue
 
-    def image_side(self) -> str | None:
+    def image_side(self) -> Side | None:
         """"left" or "right": where the lifter faces in the picture (2D views), else None."""
         if self.direction.shape[1] != 1:
             return None
@@ -76,6 +82,12 @@ class Facing:
         return "right" if mean > 0 else "left"  # a lifter who turns is named by the way faced longer
 
 
+@overload
+def widened(points: np.ndarray, x_scale: float) -> np.ndarray: ...
+@overload
+def widened(points: None, x_scale: float) -> None: ...
+@overload
+def widened(points: np.ndarray | None, x_scale: float) -> np.ndarray | None: ...
 def widened(points: np.ndarray | None, x_scale: float) -> np.ndarray | None:
     """``points`` (..., D) with x multiplied by ``x_scale`` (a copy, or the same array when there is nothing
     to do)."""
@@ -138,7 +150,7 @@ def facing(square: np.ndarray, ears: np.ndarray | None, fps: float) -> Facing | 
     if square.shape[2] == 3:
         return "facing direction needs ankle and toe joints"
     direction = np.full(square.shape[0], np.nan)
-    decided: dict[str, int] = {}
+    decided: dict[Cue, int] = {}
     for window in FACING_WINDOWS:
         for cue in FACING_CUES:
             sign = _windowed_sign(_cue_offsets(square, ears, cue), max(1, int(window * fps)))
@@ -151,7 +163,7 @@ def facing(square: np.ndarray, ears: np.ndarray | None, fps: float) -> Facing | 
     return Facing(direction[:, None], max(decided, key=decided.__getitem__))
 
 
-def toeless_sides(square: np.ndarray, toes_tracked: bool | None, sides: dict[str, str]) -> tuple[str, ...]:
+def toeless_sides(square: np.ndarray, toes_tracked: bool | None, sides: Mapping[str, str]) -> tuple[Side, ...]:
     """Sides of a 2D view whose layout gives no toe (``toes_tracked``; None: read from the data) and whose ankle is
     tracked. Not a side cleaning hid (``sides``: per limb, the side kept), nor a layout with toes whose toes
     dropped out, nor any side of a 3D skeleton: their missing toe is a dropout, not a gap in the layout."""
@@ -164,7 +176,7 @@ def toeless_sides(square: np.ndarray, toes_tracked: bool | None, sides: dict[str
 
 
 def toe_estimate(square: np.ndarray, facing: Facing | str, fps: float,
-                 sides: tuple[str, ...]) -> dict[str, np.ndarray] | str:
+                 sides: tuple[Side, ...]) -> dict[str, np.ndarray] | str:
     """Per side of ``sides`` (:func:`toeless_sides`), (T, 2) toe tips placed from the ankle: :data:`FOOT_REACH`
     shank lengths ahead along the ``facing`` direction and :data:`ANKLE_HEIGHT` shank lengths down; or why they
     cannot be placed.
@@ -182,7 +194,7 @@ def toe_estimate(square: np.ndarray, facing: Facing | str, fps: float,
         return "the shank (knee to ankle) that scales the foot is not tracked"
     either = np.fmax(*lengths.values())  # one person: where a shank is lost, the other leg's serves
     window = max(1, int(SCALE_WINDOW * fps))
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for side in sides:
         shank = _rolling_nanmedian(np.where(np.isnan(lengths[side]), either, lengths[side]), window)
         reach = facing.direction[:, 0] * FOOT_REACH * shank
@@ -208,13 +220,13 @@ def _toes_forward(square: np.ndarray, fps: float) -> np.ndarray | None:
     return None if np.isnan(unit).all() else unit
 
 
-def _cue_offsets(square: np.ndarray, ears: np.ndarray | None, cue: str) -> np.ndarray:
+def _cue_offsets(square: np.ndarray, ears: np.ndarray | None, cue: Cue) -> np.ndarray:
     """(T, k) horizontal offsets, in torso lengths, that point the way the lifter faces where they are
     large (:data:`FACING_MIN_OFFSET`); NaN where a joint is missing."""
     torso = median_torso_length(square)
     if torso is None or torso <= 0 or (cue == "ears" and ears is None):
         return np.full((square.shape[0], 0), np.nan)
-    if cue == "ears":
+    if cue == "ears" and ears is not None:
         pairs = [(_track(square, "head"), ears[:, k]) for k in range(2)]
         pairs += [(ears[:, k], _track(square, "thorax")) for k in range(2)]
     elif cue == "face":

@@ -13,10 +13,14 @@ from typing import Protocol
 
 import numpy as np
 
+from flexaqa.clips.cleaning import SideUsed
 from flexaqa.clips.layouts import JOINT_INDEX
 from flexaqa.clips.skeleton import median_torso_length
 from flexaqa.engine import camera
 from flexaqa.engine.camera import SIDES
+
+NO_SKELETON = "no skeleton in this clip"
+"""Why a skeleton feature abstains on a clip with only sEMG."""
 
 
 class Abstain(Exception):  # it is a verdict, not a failure
@@ -36,7 +40,7 @@ class Recording:
     envelope: np.ndarray | None = None
     emg_rate: float | None = None
     channels: dict[tuple[str, str], int] | None = None
-    sides: dict[str, str] = field(default_factory=dict)
+    sides: dict[str, SideUsed] = field(default_factory=dict)
     """Per limb, the side kept by keypoint cleaning (``clips.cleaning``); empty when nothing was chosen."""
     ears: np.ndarray | None = None
     """(T, 2, D) left and right ear of a camera layout that has them (``Skeleton.ears``); only the facing reads
@@ -55,8 +59,9 @@ class Recording:
         ``along_floor`` (how far ahead a point is) gets a 2D view's untracked toe tip estimated
         (:meth:`estimated_toes`); any other measure abstains there, as the estimate assumes a flat foot and
         cannot show a heel rising or a foot tilting."""
-        if self.positions is None:
-            raise Abstain("no skeleton in this clip")
+        square = self.square
+        if square is None:
+            raise Abstain(NO_SKELETON)
         if name not in JOINT_INDEX:
             raise Abstain(f"unknown joint {name!r}")
         side = name.removesuffix("_foot")
@@ -66,7 +71,7 @@ class Recording:
             if along_floor:
                 return self._toe_estimate[side][span]
             raise Abstain(f"joint {name} is not tracked; its estimate from the ankle tells only how far ahead it is")
-        track = self.square[span, JOINT_INDEX[name]]
+        track = square[span, JOINT_INDEX[name]]
         if np.isnan(track).all():
             raise Abstain(f"joint {name} is not tracked")
         return track
@@ -79,16 +84,18 @@ class Recording:
         return camera.widened(self.positions, self.x_scale)
 
     @cached_property
-    def estimated_toes(self) -> tuple[str, ...]:
+    def estimated_toes(self) -> tuple[camera.Side, ...]:
         """Sides whose toe tip the 2D layout never gives (COCO-17, OpenPose-18) and :meth:`joint` estimates."""
         return () if isinstance(self._toe_estimate, str) else self._toeless_sides
 
     @cached_property
-    def _toeless_sides(self) -> tuple[str, ...]:
+    def _toeless_sides(self) -> tuple[camera.Side, ...]:
         return () if self.square is None else camera.toeless_sides(self.square, self.toes_tracked, self.sides)
 
     @cached_property
     def _toe_estimate(self) -> dict[str, np.ndarray] | str:
+        if self.square is None:
+            return NO_SKELETON
         return camera.toe_estimate(self.square, self.facing, self.fps, self._toeless_sides)
 
     @property
@@ -113,6 +120,8 @@ class Recording:
         return length
 
     def up(self) -> np.ndarray:
+        if self.positions is None:
+            raise Abstain(NO_SKELETON)
         return np.eye(self.positions.shape[2])[1]
 
     def horizontal(self, vectors: np.ndarray) -> np.ndarray:
@@ -131,7 +140,7 @@ class Recording:
         """Which way the lifter faces, frame by frame, and the cue that told it; or why it cannot be told
         (:func:`engine.camera.facing`)."""
         if self.square is None:
-            return "no skeleton in this clip"
+            return NO_SKELETON
         return camera.facing(self.square, camera.widened(self.ears, self.x_scale), self.fps)
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flexaqa.clips.cleaning import clean_keypoints
+from flexaqa.clips.cleaning import SideUsed, clean_keypoints
 from flexaqa.clips.clip import Clip
 from flexaqa.clips.emg import EMG, envelope, normalise, pair_references, preprocess
 from flexaqa.clips.errors import ClipError
@@ -75,7 +75,8 @@ def clip_of(clip: Clip | Prepared) -> Clip:
     return clip.clip if isinstance(clip, Prepared) else clip
 
 
-def clean_skeleton(skeleton: Skeleton, min_confidence: float | None = None) -> tuple[Skeleton, dict[str, str]]:
+def clean_skeleton(skeleton: Skeleton,
+                   min_confidence: float | None = None) -> tuple[Skeleton, dict[str, SideUsed]]:
     """The skeleton the rules and the segmentation read, and the side kept per limb: a pose detector's
     keypoints cleaned (``clips.cleaning``; ``min_confidence`` overrides the layout's), others gap-filled."""
     if is_camera(skeleton.layout) or min_confidence is not None:
@@ -86,7 +87,7 @@ def clean_skeleton(skeleton: Skeleton, min_confidence: float | None = None) -> t
 
 
 def recording_of(kg: KnowledgeGraph, clip: Clip, skeleton: Skeleton | None = None,
-                 sides: Mapping[str, str] | None = None, filtered: EMG | None = None) -> Recording:
+                 sides: Mapping[str, SideUsed] | None = None, filtered: EMG | None = None) -> Recording:
     """What the features read: the cleaned ``skeleton`` (see :func:`clean_skeleton`; cleaned here when not
     given) and the envelope of the ``filtered`` sEMG (band-passed here when not given) mapped onto the montage."""
     positions, fps, ears, toes = None, None, None, None
@@ -125,10 +126,10 @@ def _filtered(kg: KnowledgeGraph, clip: Clip) -> EMG | None:
 def _view(rec: Recording, skeleton: Skeleton, min_confidence: float | None) -> ViewReport:
     """How a 2D view was read: which way the lifter faces and the cue that told it, the side kept per limb."""
     facing = rec.facing
-    told = not isinstance(facing, str)
+    told = None if isinstance(facing, str) else facing
     return ViewReport(
-        facing=facing.image_side() if told else None, facing_cue=facing.cue if told else None,
-        facing_reason=None if told else facing, sides=rec.sides,
+        facing=told.image_side() if told else None, facing_cue=told.cue if told else None,
+        facing_reason=facing if isinstance(facing, str) else None, sides=rec.sides,
         min_confidence=get_layout(skeleton.layout).min_confidence if min_confidence is None else min_confidence,
         toes_estimated=list(rec.estimated_toes), x_scale=round(rec.x_scale, 3),
         x_scale_unknown=rec.x_scale_unknown,

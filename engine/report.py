@@ -10,6 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+FindingSource = Literal["rule", "model"]
+"""Who named a finding: a rule detector from Turtle, or the learned scorer where the rule abstained."""
+
 
 class ErrorFound(BaseModel):
     error_type: str = Field(description="FKG id of the error type, e.g. ET005")
@@ -27,7 +30,7 @@ class ErrorFound(BaseModel):
     threshold: float | None = None
     comparator: str | None = None
     side: str | None = None
-    source: Literal["rule", "model"] = "rule"
+    source: FindingSource = "rule"
 
 
 class CheckSkipped(BaseModel):

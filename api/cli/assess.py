@@ -143,7 +143,7 @@ def render_text(kg: KnowledgeGraph, report: Assessment, explain: bool = False, t
         lines.append("")
     if report.summary:
         lines += [report.summary, ""]
-    units = {row["feature"]: str(row["message"]) for row in kg.select(UNIT_MESSAGES)}
+    units = {str(row["feature"]): str(row["message"]) for row in kg.select(UNIT_MESSAGES)}
     lines.append(say("MsgReportRepetitions"))
     for rep in report.repetitions:
         lines.append("  " + say("MsgReportRepetition", index=rep.index, start=rep.time_span[0],

@@ -64,11 +64,11 @@ def build_input(kg: KnowledgeGraph, clip: Clip | Prepared, assessments: Mapping[
     durations = [d for d in (clip.skeleton and clip.skeleton.duration, clip.emg and clip.emg.duration) if d]
     return ReportInput(
         lang=lang,
-        languages={code: Language(assessment=a, graph=[GraphRow(**row) for row in kg.run_named(
+        languages={code: Language(assessment=a, graph=[GraphRow.model_validate(row) for row in kg.run_named(
                        "action_graph", action=clip.action, lang=code)],
-                       muscles={row["muscle"]: row["label"] for row in kg.select(MUSCLE_LABELS, lang=code)},
-                       phases={row["phase"]: row["label"] for row in kg.select(PHASE_LABELS, lang=code)},
-                       sides={row["side"].removesuffix("Side").lower(): row["label"]  # as findings name it
+                       muscles={str(row["muscle"]): str(row["label"]) for row in kg.select(MUSCLE_LABELS, lang=code)},
+                       phases={str(row["phase"]): str(row["label"]) for row in kg.select(PHASE_LABELS, lang=code)},
+                       sides={str(row["side"]).removesuffix("Side").lower(): str(row["label"])  # as findings name it
                               for row in kg.select(SIDE_LABELS, lang=code)},
                        words=_page_words(kg, code))
                    for code, a in assessments.items()},
