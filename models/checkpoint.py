@@ -76,9 +76,9 @@ def load_scorer(path: str | Path, kg: KnowledgeGraph) -> tuple[ClipScorer, dict,
     if not same_graph(payload, kg):
         from flexaqa.models.graph_encoder import graph_inputs
 
-        model, record = load(path, kg)
+        scorer, record = load(path, kg)
         with torch.no_grad():
-            return model, record, model.node_embeddings(graph_inputs(kg))
+            return scorer, record, scorer.node_embeddings(graph_inputs(kg))
     model = ClipScorer(ScorerConfig(**payload["config"]))
     _load_weights(path, model, {k: v for k, v in payload["state_dict"].items() if not k.startswith("graph.")})
     nodes = {t: v.float() for t, v in payload["node_embeddings"].items()}

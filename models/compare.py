@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,7 +97,7 @@ def zero_shot(kg: KnowledgeGraph, splits: dict[str, Split], config: TrainConfig,
     target, mask = test.target.numpy(), test.rule_mask.numpy()
     zero = (predict(fitted.model, kg, test).probability, fitted.thresholds)
     labelled = unseen.target.numpy().sum(0) > 0
-    out = {"errors": list(hidden_errors), "train_seconds": seconds, "types": {}}
+    out: dict[str, Any] = {"errors": list(hidden_errors), "train_seconds": seconds, "types": {}}
     for name, (probability, thresholds) in (("trained_normally", trained), ("held_out", zero)):
         out[name] = detection_metrics(probability, target, mask & blind, thresholds)
     for error in hidden_errors:

@@ -103,7 +103,14 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
         keys = [(action_id(a), int(i)) for a, i, _ in data.split(split)]
         if not keys:
             raise ClipError(str(root), f"the {split} split lists no samples")
-        reps, targets, masks, scores, spans, steps, step_masks, answers = [], [], [], [], [], [], [], []
+        reps = []
+        scores: list[float] = []
+        targets: list[np.ndarray] = []
+        masks: list[np.ndarray] = []
+        spans: list[np.ndarray] = []
+        steps: list[np.ndarray] = []
+        step_masks: list[np.ndarray] = []
+        answers: list[np.ndarray] = []
         for action, index in tqdm(keys, desc=f"read {split}", unit="rep", disable=None):
             sample = by_key.get((action, index))
             clip = data.load(action, index)
@@ -133,9 +140,13 @@ def load_splits(kg: KnowledgeGraph, root: str | Path, cache_dir: str | Path | No
             step = np.full(STEPS, -1, dtype=np.int64)
             for key, (lo, hi) in sample.key_steps.items():
                 step[(times >= lo) & (times <= hi) & (step < 0)] = step_row[key]
-            for kept, value in ((targets, target), (masks, mask), (scores, sample.score), (spans, span),
-                                (steps, step), (step_masks, step_mask), (answers, answer)):
-                kept.append(value)
+            targets.append(target)
+            masks.append(mask)
+            scores.append(sample.score)
+            spans.append(span)
+            steps.append(step)
+            step_masks.append(step_mask)
+            answers.append(answer)
         arrays = stack(reps)
         for column, name in enumerate(modalities):
             if BY_NAME[name].opt_in and not arrays["present"][:, column].any():

@@ -25,6 +25,7 @@ from torch_geometric.nn import HeteroConv, SAGEConv
 from torch_geometric.transforms import ToUndirected
 
 from flexaqa.kg import KnowledgeGraph
+from flexaqa.kg.entities import Action, ErrorType, KeyStep
 from flexaqa.kg.export import digest, to_heterodata
 from flexaqa.kg.per_graph import PerGraph
 from flexaqa.models import text
@@ -52,10 +53,12 @@ def _inputs(kg: KnowledgeGraph, dim: int) -> HeteroData:
 
 
 def _node_texts(kg: KnowledgeGraph) -> dict[str, str]:
-    def en(node: object) -> str:
+    def en(node: Action | KeyStep | ErrorType) -> str:
         return node.label.get("en", node.id)
 
-    texts = {n.id: en(n) for n in (*kg.actions.values(), *kg.key_steps.values(), *kg.error_types.values())}
+    nodes: list[Action | KeyStep | ErrorType] = [*kg.actions.values(), *kg.key_steps.values(),
+                                                 *kg.error_types.values()]
+    texts = {n.id: en(n) for n in nodes}
     for rule in kg.rules.values():
         texts[rule.id] = f"{texts[rule.error_type]} during {texts[rule.key_step]} of {texts[rule.action]}"
     return texts

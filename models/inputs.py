@@ -50,14 +50,14 @@ def skeleton_inputs(stretch: Stretch) -> tuple[dict[str, np.ndarray], bool]:
     """``skeleton`` (STEPS, 21, 3) of the stretch (zeros without one), and whether the clip has a skeleton."""
     rec = stretch.rec
     skeleton = np.zeros((STEPS, len(JOINTS), 3), dtype=np.float32)
-    if rec.positions is not None:
-        positions = rec.square  # a 2D view's normalised x stretched to picture-height units, as the rules read it
+    positions = rec.square  # a 2D view's normalised x stretched to picture-height units, as the rules read it
+    if positions is not None:
         xyz = _resample(positions.reshape(len(positions), -1), stretch.times * rec.fps)
         xyz = xyz.reshape(STEPS, len(JOINTS), -1)
         xyz = xyz - np.nan_to_num(xyz[0, JOINT_INDEX["pelvis"]])
         xyz = np.nan_to_num(xyz / (median_torso_length(positions) or 1.0))
         skeleton[..., : xyz.shape[2]] = xyz
-    return {"skeleton": skeleton}, rec.positions is not None
+    return {"skeleton": skeleton}, positions is not None
 
 
 def emg_inputs(stretch: Stretch) -> tuple[dict[str, np.ndarray], bool]:

@@ -108,7 +108,8 @@ class Predictor:
         speaks = [r for r in action.rules if r in seen or r not in known]
         thresholds = self.record.get("thresholds", {})
         return [ModelFinding(repetition=k + 1, rule=rule, probability=round(float(probability[k, rows[rule]]), 4),
-                             source=self.source, time_span=tuple(round(float(t), 3) for t in spans[k, rows[rule]]),
+                             source=self.source, time_span=(round(float(spans[k, rows[rule], 0]), 3),
+                                        round(float(spans[k, rows[rule], 1]), 3)),
                              threshold=thresholds.get(rule, 0.5))
                 for k in range(len(inputs)) for rule in speaks]
 

@@ -36,6 +36,11 @@ class SkeletonEncoder(nn.Module):
     """Args: in_channels: coordinates per joint; hidden: output size; joint_channels: features per joint;
     layers: ST blocks; kernel: temporal kernel (odd); joints: joints per frame."""
 
+    bone_ends: Tensor
+    """(bones, 2) joint rows of each bone's two ends (a buffer)."""
+    bone_pairs: Tensor
+    """(2, pairs) bone rows of every two bones whose cosine is read (a buffer)."""
+
     def __init__(self, in_channels: int = 3, hidden: int = 64, joint_channels: int = 16, layers: int = 2,
                  kernel: int = 5, joints: int = len(JOINTS)) -> None:
         super().__init__()

@@ -19,10 +19,10 @@ import logging
 import os
 import random
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -124,7 +124,7 @@ def train(kg: KnowledgeGraph, data: str | Path, out: str | Path | None, config: 
             metrics = evaluate(fitted.model, kg, splits["test"], config.hidden_errors, fitted.thresholds)
         if rank == 0 and out is not None:
             rules = node_table(kg)["rule"]
-            record = {"train": {**asdict(config), "model": config.model.to_dict(), "data": str(data),
+            record: dict[str, Any] = {"train": {**asdict(config), "model": config.model.to_dict(), "data": str(data),
                                 "train_reps": fitted.train_reps, "test_reps": len(splits["test"]), "world": world,
                                 "ranks_agree": agree},
                       "thresholds": dict(zip(rules, fitted.thresholds.tolist(), strict=True))}
@@ -348,7 +348,7 @@ def _to(batch: dict[str, torch.Tensor], dev: torch.device) -> dict[str, torch.Te
     return {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
 
 
-def _autocast(dev: torch.device):  # a context manager
+def _autocast(dev: torch.device) -> AbstractContextManager[object]:
     if dev.type != "cuda":
         return nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
